@@ -1,0 +1,36 @@
+/**
+ * Builds the Elysia app from the feature modules. No listen(): tests call app.handle(request).
+ */
+import { Elysia } from 'elysia'
+import type { AppContext } from './context'
+import { docsPlugin } from './ops/docs'
+import { healthRoutes } from './ops/health'
+import { VERSION } from './version'
+
+export function buildApp(ctx: AppContext) {
+  return (
+    new Elysia()
+      // Last-resort handler: no stack trace or internal message ever reaches a client.
+      .onError(({ code, error, set }) => {
+        if (code === 'NOT_FOUND') {
+          set.status = 404
+          return { status: 404, msg: 'route not found' }
+        }
+        if (code === 'PARSE') {
+          set.status = 400
+          return { status: 400, msg: 'request body is not valid JSON' }
+        }
+        if (code === 'VALIDATION') {
+          set.status = 400
+          return { status: 400, msg: 'invalid request' }
+        }
+        ctx.log.error('unhandled error', { code: String(code), error: error instanceof Error ? error.message : String(error) })
+        set.status = 500
+        return { status: 500, msg: 'internal error' }
+      })
+      .use(docsPlugin(VERSION))
+      .use(healthRoutes(ctx.database))
+  )
+}
+
+export type App = ReturnType<typeof buildApp>

@@ -1,0 +1,17 @@
+/**
+ * What every module is built from: settings, the database, the logger and the lifecycle.
+ * Created once by src/server.ts (or a test helper) and passed down; no module reads globals.
+ */
+import type { Config } from './config'
+import type { Database } from './db/client'
+import type { Lifecycle } from './lifecycle'
+import type { Logger } from './log'
+
+export interface AppContext {
+  config: Config
+  database: Database
+  log: Logger
+  lifecycle: Lifecycle
+  /** this node's id (IM_NODE_ID or derived) */
+  nodeId: string
+}

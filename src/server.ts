@@ -1,0 +1,55 @@
+/**
+ * Starts a whole BunIM node from a Config: database, migrations, app, listeners. Returns a handle
+ * whose stop() shuts down gracefully (stop accepting, finish in-flight work, flush, close the db).
+ * Used by main.ts and by the test helpers, so tests run the same start-up as production.
+ */
+import { hostname } from 'node:os'
+import { buildApp } from './app'
+import type { Config } from './config'
+import type { AppContext } from './context'
+import { openDatabase } from './db/client'
+import { migrate } from './db/migrate'
+import { Lifecycle } from './lifecycle'
+import { createLogger, type Logger } from './log'
+
+export interface RunningServer {
+  ctx: AppContext
+  /** the HTTP port actually bound (useful with port 0) */
+  port: number
+  url: string
+  stop(): Promise<void>
+}
+
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const lifecycle = new Lifecycle()
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  lifecycle.onStop('database', () => database.close())
+  try {
+    const applied = await migrate(database)
+    if (applied.length) log.info('migrations applied', { applied })
+    const ctx: AppContext = {
+      config,
+      database,
+      log,
+      lifecycle,
+      nodeId: config.nodeId ?? `${hostname()}-${process.pid}`,
+    }
+    const app = buildApp(ctx)
+    app.listen({ port: config.port, hostname: config.host })
+    const server = app.server!
+    // Stop accepting, let in-flight requests finish (runs before the database closes).
+    lifecycle.onStop('http', () => server.stop(false))
+    const port = server.port!
+    const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+    log.info('listening', { url, database: database.kind, nodeId: ctx.nodeId })
+    return {
+      ctx,
+      port,
+      url,
+      stop: () => lifecycle.stop((name, err) => log.error('shutdown step failed', { step: name, error: String(err) })),
+    }
+  } catch (err) {
+    await lifecycle.stop()
+    throw err
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Starts a real BunIM node on port 0 for a test file, on a fresh database: a temporary PGlite
+ * directory, or — when TEST_DATABASE_URL is set — a new Postgres database created for this server
+ * and dropped afterwards. Tear down with `await server.stop()` in afterAll.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { type Config, testConfig } from '../../src/config'
+import { silentLogger } from '../../src/log'
+import { type RunningServer, startServer } from '../../src/server'
+
+export interface TestServer extends RunningServer {
+  /** same settings, same data: start another node (restart, cluster) */
+  config: Config
+}
+
+export const usingRealPostgres = !!process.env.TEST_DATABASE_URL
+
+/** A fresh, empty place to keep data: returns the settings that point at it and a cleanup. */
+export async function freshStorage(): Promise<{ overrides: Partial<Config>; drop: () => Promise<void> }> {
+  const adminUrl = process.env.TEST_DATABASE_URL
+  if (!adminUrl) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bunim-test-'))
+    return { overrides: { dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) }
+  }
+  const name = `bunim_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = '/' + name
+  const dataDir = mkdtempSync(join(tmpdir(), 'bunim-test-'))
+  return {
+    overrides: { databaseUrl: url.toString(), dataDir },
+    drop: async () => {
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} })
+      await a.unsafe(`drop database if exists ${name} with (force)`)
+      await a.end()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const storage = await freshStorage()
+  const config = testConfig({ host: '127.0.0.1', ...storage.overrides, ...overrides })
+  const server = await startServer(config, silentLogger)
+  return {
+    ...server,
+    config,
+    stop: async () => {
+      await server.stop()
+      await storage.drop()
+    },
+  }
+}
