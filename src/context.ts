@@ -3,6 +3,7 @@
  * Created once by src/server.ts (or a test helper) and passed down; no module reads globals.
  */
 import type { Config } from './config'
+import type { Core } from './core/core'
 import type { Database } from './db/client'
 import type { Lifecycle } from './lifecycle'
 import type { Logger } from './log'
@@ -14,4 +15,6 @@ export interface AppContext {
   lifecycle: Lifecycle
   /** this node's id (IM_NODE_ID or derived) */
   nodeId: string
+  /** the domain services */
+  core: Core
 }

@@ -7,6 +7,7 @@ import { hostname } from 'node:os'
 import { buildApp } from './app'
 import type { Config } from './config'
 import type { AppContext } from './context'
+import { createCore } from './core'
 import { openDatabase } from './db/client'
 import { migrate } from './db/migrate'
 import { Lifecycle } from './lifecycle'
@@ -27,7 +28,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   try {
     const applied = await migrate(database)
     if (applied.length) log.info('migrations applied', { applied })
+    const core = await createCore({ database, log, maxPayloadBytes: config.maxPayloadBytes })
+    // Flush accepted sends before the database closes (stop steps run in reverse order).
+    lifecycle.onStop('message writer', () => core.messages?.flush())
     const ctx: AppContext = {
+      core,
       config,
       database,
       log,
