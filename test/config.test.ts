@@ -23,7 +23,7 @@ describe('settings', () => {
     expect(() => loadConfig({}, ['--nope', '1'])).toThrow(/--nope/)
   })
   test('the CLI exits 2 with one line naming PORT', async () => {
-    const proc = Bun.spawn(['bun', 'src/main.ts', 'serve'], { env: { ...process.env, PORT: 'abc' }, stderr: 'pipe', stdout: 'pipe' })
+    const proc = Bun.spawn([process.execPath, 'src/main.ts', 'serve'], { env: { ...process.env, PORT: 'abc' }, stderr: 'pipe', stdout: 'pipe' })
     const code = await proc.exited
     const err = await new Response(proc.stderr).text()
     expect(code).toBe(2)
