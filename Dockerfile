@@ -16,5 +16,5 @@ ENV IM_DATA_DIR=/data PORT=5001 IM_TCP_PORT=5100
 VOLUME ["/data"]
 EXPOSE 5001 5100
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/5001 || exit 1"]
+HEALTHCHECK --interval=10s --timeout=5s CMD ["/usr/local/bin/bunim", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/bunim", "serve"]

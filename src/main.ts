@@ -12,7 +12,7 @@ import { VERSION } from './version'
 
 const USAGE = `bunim ${VERSION} — IM server (WuKongIM + quick-im-core APIs)
 
-usage: bunim [serve|migrate|version|help] [--flag value …]
+usage: bunim [serve|migrate|healthcheck|version|help] [--flag value …]
 
 settings (flag / environment variable):
 ${SETTING_FLAGS.map((s) => `  --${s.flag.padEnd(18)} ${s.env}`).join('\n')}
@@ -45,6 +45,15 @@ async function main(argv: string[]): Promise<number> {
     await database.close()
     log.info('migrations done', { applied })
     return 0
+  }
+  if (command === 'healthcheck') {
+    // For container health checks: no curl needed in the image.
+    try {
+      const res = await fetch(`http://127.0.0.1:${config.port}/health`, { signal: AbortSignal.timeout(3000) })
+      return res.status === 200 ? 0 : 1
+    } catch {
+      return 1
+    }
   }
   if (command !== 'serve') {
     process.stderr.write(`bunim: unknown command "${command}"\n\n${USAGE}`)

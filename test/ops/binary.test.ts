@@ -38,6 +38,8 @@ describe('compiled binary', () => {
     const doc = (await (await fetch(`${first.url}/swagger/json`)).json()) as { openapi: string }
     expect(doc.openapi).toStartWith('3.')
     expect(first.output()).toContain('migrations applied')
+    const check = Bun.spawn([binary, 'healthcheck', '--port', String(first.port)], { cwd: dir, env: {}, stdout: 'ignore', stderr: 'ignore' })
+    expect(await check.exited).toBe(0)
     expect((await stopWith(first, 'SIGTERM')).code).toBe(0)
 
     const second = await run()
