@@ -38,7 +38,12 @@ export async function spawnServer(opts: {
   let text = ''
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder()
-    for await (const chunk of stream) text += decoder.decode(chunk)
+    const reader = stream.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      text += decoder.decode(value)
+    }
   }
   void pump(proc.stdout)
   void pump(proc.stderr)
