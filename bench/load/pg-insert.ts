@@ -1,0 +1,81 @@
+/**
+ * Baseline load: raw multi-row INSERTs (100 rows per statement, autocommit) of message-shaped rows
+ * straight into the `messages` table of the same database, through postgres.js. The ceiling a
+ * persisted send path could reach on this Postgres.
+ */
+import postgres from 'postgres'
+import { phase } from '../lib/load'
+import { nowMs } from '../lib/stats'
+
+interface Config {
+  databaseUrl: string
+  connections: number
+  batch: number
+  payloadBytes: number
+  warmupMs: number
+  durationMs: number
+}
+
+async function main(cfg: Config) {
+  const sql = postgres(cfg.databaseUrl, { max: cfg.connections, onnotice: () => {} })
+  const payload = Buffer.from(crypto.getRandomValues(new Uint8Array(cfg.payloadBytes)))
+  let measuring = false
+  let stop = false
+  let rows = 0
+  let statements = 0
+  let error: string | undefined
+  const loop = async (w: number) => {
+    let seq = 0
+    let id = 1e12 + w * 1e9
+    while (!stop) {
+      const now = Date.now()
+      const batch = Array.from({ length: cfg.batch }, () => ({
+        message_id: id++,
+        message_seq: ++seq,
+        channel_id: `rawbench-${w}`,
+        channel_type: 2,
+        client_msg_no: `raw-${w}-${seq}`,
+        from_uid: `rawuser-${w}`,
+        timestamp: Math.floor(now / 1000),
+        send_time_us: now * 1000,
+        payload,
+      }))
+      try {
+        await sql`insert into messages ${sql(batch)}`
+      } catch (e) {
+        error = String(e)
+        stop = true
+        return
+      }
+      if (measuring) {
+        rows += cfg.batch
+        statements++
+      }
+    }
+  }
+  const loops = Array.from({ length: cfg.connections }, (_, w) => loop(w))
+  await Bun.sleep(cfg.warmupMs)
+  measuring = true
+  phase('measure')
+  const t0 = nowMs()
+  await Bun.sleep(cfg.durationMs)
+  const elapsed = nowMs() - t0
+  measuring = false
+  phase('done')
+  stop = true
+  await Promise.all(loops)
+  await sql.end({ timeout: 2 })
+  if (error && !rows) return { error }
+  return { rows, statements, elapsedMs: Math.round(elapsed), rate: Math.round((rows / elapsed) * 1000), ...(error ? { sampleError: error } : {}) }
+}
+
+main(JSON.parse(process.env.BENCH_CONFIG!)).then(
+  (r) => {
+    process.stdout.write('RESULT ' + JSON.stringify(r) + '\n')
+    process.exit(0)
+  },
+  (e) => {
+    process.stdout.write('RESULT ' + JSON.stringify({ error: String(e) }) + '\n')
+    process.exit(1)
+  },
+)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench [scenario…] [--quick] [--profile]` — runs the benchmark scenarios (default: all),
+ * prints a table per scenario, writes bench/results/<scenario>.json and bench/results/index.html.
+ * Method and latest figures: docs/performance.md.
+ */
+import { machine, type ScenarioResult, tableLines, writeResult } from './lib/report'
+import { errorText, type Scenario } from './lib/scenario'
+import { connectionsScenario } from './scenarios/connections'
+import { fanoutScenario } from './scenarios/fanout'
+import { sendScenario } from './scenarios/send'
+import { syncScenario } from './scenarios/sync'
+
+const SCENARIOS: Record<string, Scenario> = {
+  send: sendScenario,
+  fanout: fanoutScenario,
+  connections: connectionsScenario,
+  sync: syncScenario,
+}
+
+const USAGE = `usage: bun run bench [${Object.keys(SCENARIOS).join('|')}]… [--quick] [--profile]
+  --quick    short smoke run (< 1 min per scenario)
+  --profile  run the BunIM server under bun --cpu-prof and print where its CPU went`
+
+async function main(argv: string[]): Promise<number> {
+  const quick = argv.includes('--quick')
+  const profile = argv.includes('--profile')
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE)
+    return 0
+  }
+  const names = argv.filter((a) => !a.startsWith('--'))
+  for (const n of names)
+    if (!SCENARIOS[n]) {
+      console.error(`unknown scenario "${n}"\n${USAGE}`)
+      return 2
+    }
+  const todo = names.length ? names : Object.keys(SCENARIOS)
+  const started = Date.now()
+  let failed = 0
+  for (const name of todo) {
+    const startedAt = new Date().toISOString()
+    console.log(`\n=== ${name}${quick ? ' (quick)' : ''} ===`)
+    const log = (m: string) => console.log(m)
+    let result: ScenarioResult
+    try {
+      const out = await SCENARIOS[name]!({ quick, profile, log })
+      result = { scenario: name, startedAt, finishedAt: new Date().toISOString(), quick, machine: machine(), ...out }
+    } catch (e) {
+      failed++
+      console.error(`${name} failed: ${errorText(e)}`)
+      result = { scenario: name, startedAt, finishedAt: new Date().toISOString(), quick, machine: machine(), rows: [], details: { error: errorText(e) }, notAvailable: [] }
+    }
+    console.log(tableLines(result).join('\n'))
+    writeResult(result)
+  }
+  console.log(`\nresults: bench/results/*.json, bench/results/index.html (${Math.round((Date.now() - started) / 1000)} s)`)
+  return failed ? 1 : 0
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code))

@@ -1,0 +1,121 @@
+/**
+ * send: acknowledged, persisted sends/s through POST /message/send — 64 keep-alive senders,
+ * 100 group channels of 4 members, 128-byte payloads — on Postgres and on the embedded database.
+ * Baselines in the same run: the same requests with header.no_persist=1, raw 100-row INSERTs into
+ * the same database, and a bare Bun.serve answering the same requests from memory.
+ */
+import { join } from 'node:path'
+import { createGroup, NotAvailable, pool, sendMessage, b64 } from '../lib/api'
+import { runLoad } from '../lib/load'
+import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
+import { ROOT } from '../lib/proc'
+import { ratio, RESULTS_DIR, type Row } from '../lib/report'
+import { errorText, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
+import { type RunningTarget, startBare, startBunIM } from '../lib/servers'
+import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
+
+const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
+const PG_INSERT = join(ROOT, 'bench/load/pg-insert.ts')
+const SENDERS = 64
+const CHANNELS = 100
+const MEMBERS = 4
+const PAYLOAD = 128
+
+const channels = Array.from({ length: CHANNELS }, (_, i) => ({
+  id: `bench-send-${i}`,
+  members: Array.from({ length: MEMBERS }, (_, m) => `bs${i}u${m}`),
+}))
+
+async function setupChannels(t: RunningTarget) {
+  await pool(channels, 16, (c) => createGroup(t.url, c.id, c.members))
+  // One real send: proves the route exists and the sender is accepted.
+  const r = await sendMessage(t.url, { header: { no_persist: 0, red_dot: 1, sync_once: 0 }, from_uid: channels[0]!.members[0], channel_id: channels[0]!.id, channel_type: 2, payload: b64('probe') })
+  if (!(r.message_seq > 0)) throw new Error(`probe send was not persisted: ${JSON.stringify(r)}`)
+}
+
+async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOptions) {
+  const cfg: HttpLoadConfig = {
+    host: t.host,
+    port: t.port,
+    connections: SENDERS,
+    ...windows(opts.quick),
+    request: { kind: 'wk-send', path: '/message/send', channels, noPersist, payloadBytes: PAYLOAD },
+  }
+  const run = await runLoad<HttpLoadResult>(HTTP_LOAD, cfg, { timeoutMs: 60_000, watch: { server: t.pid } })
+  opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
+  return run
+}
+
+export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
+  const details: Record<string, unknown> = { senders: SENDERS, channels: CHANNELS, membersPerChannel: MEMBERS, payloadBytes: PAYLOAD, ...windows(opts.quick) }
+  const notAvailable: string[] = []
+  const rate: Record<string, number | null> = {}
+
+  // 1. bare Bun.serve, same requests (no_persist=1 shape), from memory.
+  opts.log('send: bare Bun.serve baseline')
+  const bare = await startBare()
+  try {
+    const run = await sendLoad(bare, true, opts)
+    details.bare = run
+    rate.bare = run.result.rate
+  } finally {
+    await bare.stop()
+  }
+
+  // 2. BunIM on Postgres: no_persist, persisted, and raw INSERTs into the same database.
+  for (const storage of ['postgres', 'pglite'] as const) {
+    opts.log(`send: BunIM on ${storage}`)
+    let t: RunningTarget | undefined
+    const profileDir = opts.profile ? join(RESULTS_DIR, 'profiles', `send-${storage}`) : undefined
+    try {
+      t = await startBunIM({ storage, profileDir })
+      try {
+        await setupChannels(t)
+        const np = await sendLoad(t, true, opts)
+        const p = await sendLoad(t, false, opts)
+        details[`${storage}_no_persist`] = np
+        details[`${storage}_persisted`] = p
+        rate[`${storage}_np`] = np.result.rate
+        rate[`${storage}_p`] = p.result.rate
+        if (p.result.persisted !== undefined && p.result.persisted < p.result.ok) details[`${storage}_warning`] = `${p.result.ok - p.result.persisted} persisted sends answered message_seq 0`
+      } catch (e) {
+        if (!(e instanceof NotAvailable)) throw e
+        notAvailable.push(`${e.message} (BunIM on ${storage})`)
+      }
+      if (storage === 'postgres' && t.databaseUrl) {
+        // Same database, same table, after BunIM's own runs.
+        opts.log('send: raw 100-row INSERT baseline (postgres.js)')
+        const raw = await runLoad<{ rate: number }>(PG_INSERT, { databaseUrl: t.databaseUrl, connections: 4, batch: 100, payloadBytes: PAYLOAD, ...windows(opts.quick) }, { timeoutMs: 60_000, watch: { server: t.pid } })
+        opts.log(`  raw INSERT: ${raw.result.rate} rows/s, cpu ${JSON.stringify(raw.cpu)}`)
+        details.raw_insert = raw
+        rate.raw = raw.result.rate
+      }
+    } catch (e) {
+      details[`${storage}_error`] = errorText(e)
+      opts.log(`  error: ${errorText(e)}`)
+    } finally {
+      await t?.stop()
+    }
+    if (profileDir) {
+      const f = newestProfile(profileDir)
+      if (f) {
+        const s = summarizeProfile(f)
+        details[`${storage}_profile`] = s
+        for (const l of profileLines(s)) opts.log(l)
+      }
+    }
+  }
+
+  const r = (k: string) => rate[k] ?? null
+  const rows: Row[] = [
+    { metric: 'no_persist sends/s (Postgres)', value: r('postgres_np'), unit: 'msg/s', baseline: { name: 'bare Bun.serve', value: r('bare') }, ratio: ratio(r('postgres_np'), r('bare')), target: '≥ 0.8× bare', pass: gate(ratio(r('postgres_np'), r('bare')), 0.8) },
+    { metric: 'persisted sends/s (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('postgres_np') }, ratio: ratio(r('postgres_p'), r('postgres_np')), target: '≥ 0.7× no_persist', pass: gate(ratio(r('postgres_p'), r('postgres_np')), 0.7) },
+    { metric: 'persisted sends/s vs raw INSERT (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('postgres_p'), r('raw')) },
+    { metric: 'persisted sends/s (embedded)', value: r('pglite_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('pglite_np') }, ratio: ratio(r('pglite_p'), r('pglite_np')), target: '≥ 5,000 msg/s', pass: r('pglite_p') == null ? null : r('pglite_p')! >= 5000 },
+  ]
+  return { rows, details, notAvailable }
+}
+
+export function gate(x: number | null, min: number): boolean | null {
+  return x == null ? null : x >= min
+}
