@@ -124,6 +124,7 @@ CREATE TABLE "webhook_outbox" (
 --> statement-breakpoint
 CREATE UNIQUE INDEX "messages_channel_seq_idx" ON "messages" USING btree ("channel_id","channel_type","message_seq") WHERE "messages"."message_seq" > 0;--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_idempotence_idx" ON "messages" USING btree ("channel_id","channel_type","from_uid","client_msg_no");--> statement-breakpoint
+CREATE INDEX "messages_channel_id_idx" ON "messages" USING btree ("channel_id","channel_type","message_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "stream_chunks_idempotence_idx" ON "stream_chunks" USING btree ("stream_no","client_msg_no");--> statement-breakpoint
 CREATE INDEX "subscribers_uid_idx" ON "subscribers" USING btree ("uid");--> statement-breakpoint
 CREATE INDEX "webhook_outbox_next_idx" ON "webhook_outbox" USING btree ("next_attempt_at");

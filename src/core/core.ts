@@ -54,6 +54,8 @@ export interface ChannelService {
   setList(key: ChannelKey, list: 'black' | 'white', uids: string[], op: 'add' | 'remove' | 'set'): Promise<void>
   getList(key: ChannelKey, list: 'black' | 'white'): Promise<string[]>
   setArchive(keys: ChannelKey[], isArchive: boolean): Promise<void>
+  /** drop this node's cached state of a stored channel (the cluster layer calls it on another node's membership change) */
+  invalidate(key: ChannelKey): void
 }
 
 export interface MessageSyncQuery {
@@ -84,6 +86,7 @@ export interface MessageService {
 }
 
 export interface ConversationView {
+  /** as the viewer names it: a person channel is the peer's uid (recents keep stored ids) */
   channelId: string
   channelType: number
   unread: number

@@ -3,8 +3,15 @@
  */
 import type { Database } from '../db/client'
 import type { Logger } from '../log'
+import { createChannelService } from './channels'
+import { createCommandQueueService } from './commands'
+import { createConversationService } from './conversations'
 import type { Core } from './core'
 import { CoreEvents } from './events'
+import { createMessageService } from './messages'
+import { createStreamService } from './streams'
+import { createUserService } from './users'
+import { GroupCommitWriter } from './writer'
 
 export interface CoreOptions {
   database: Database
@@ -13,8 +20,21 @@ export interface CoreOptions {
 }
 
 export async function createCore(opts: CoreOptions): Promise<Core> {
+  const { db } = opts.database
   const events = new CoreEvents()
-  void opts
-  // Services are assembled here as they are built (issue: WuKongIM server API).
-  return { events } as Core
+  const users = createUserService(db, events)
+  const channels = createChannelService(db, events, users)
+  const writer = new GroupCommitWriter(db, events, opts.log)
+  const sendDeps = { channels, maxPayloadBytes: opts.maxPayloadBytes }
+  const streams = createStreamService(db, events, writer, sendDeps)
+  const messages = createMessageService(db, writer, { ...sendDeps, users, streams })
+  return {
+    events,
+    users,
+    channels,
+    messages,
+    conversations: createConversationService(db, channels, streams),
+    commands: createCommandQueueService(db),
+    streams,
+  }
 }

@@ -32,6 +32,15 @@ export interface Message {
   status: number
   streamNo: string | null
   expire: number
+  /** on a stream's anchor (history reads only): its chunks in order */
+  streams?: StreamChunk[]
+  /** on a stream's anchor (history reads only): 1 once the stream is closed */
+  streamEnd?: 0 | 1
+}
+
+export interface StreamChunk {
+  streamSeq: number
+  payload: Uint8Array
 }
 
 export interface SendInput {

@@ -132,6 +132,8 @@ export const messages = pgTable(
       .on(t.channelId, t.channelType, t.messageSeq)
       .where(sql`${t.messageSeq} > 0`),
     uniqueIndex('messages_idempotence_idx').on(t.channelId, t.channelType, t.fromUid, t.clientMsgNo),
+    /** message_id-based history (quick-im ranges, poll/SSE replay) */
+    index('messages_channel_id_idx').on(t.channelId, t.channelType, t.messageId),
   ],
 )
 
