@@ -2,14 +2,20 @@
  * Builds the Elysia app from the feature modules. No listen(): tests call app.handle(request).
  */
 import { Elysia } from 'elysia'
+import { wukongimRoutes } from './api/wukongim'
 import type { AppContext } from './context'
 import { docsPlugin } from './ops/docs'
 import { healthRoutes } from './ops/health'
+import { quickImApi } from './api/quickim'
 import { VERSION } from './version'
 
 export function buildApp(ctx: AppContext) {
   return (
     new Elysia()
+      // quick-im comes before the root onError: it answers every error with its own envelope (HTTP 200 {code,error}).
+      .use(quickImApi(ctx))
+      // WuKongIM likewise answers its own errors ({status,msg} naming the field), so it too comes first.
+      .use(wukongimRoutes(ctx))
       // Last-resort handler: no stack trace or internal message ever reaches a client.
       .onError(({ code, error, set }) => {
         if (code === 'NOT_FOUND') {

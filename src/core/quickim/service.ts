@@ -55,6 +55,12 @@ export class QuickImService {
     return r.messageId
   }
 
+  /** /inner/get_token: the session becomes a user */
+  async ensureSession(session: string): Promise<void> {
+    if (!isValidUid(session)) throw invalid('session: 1-64 characters, none of @ # & or whitespace')
+    await this.core.users.ensureUsers([session])
+  }
+
   async create(conversationType: number, sessions: string[]): Promise<string> {
     this.checkSessions(sessions)
     const id = crypto.randomUUID()

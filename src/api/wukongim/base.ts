@@ -1,0 +1,82 @@
+/**
+ * What every WuKongIM route shares, scoped to these routes only: JSON body parsing, manager
+ * authentication (SPEC §1 IM_MANAGER_TOKEN) and the `{status, msg}` error body.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import { Elysia } from 'elysia'
+import type { AppContext } from '../../context'
+import { DomainError, type DomainErrorKind } from '../../core/errors'
+
+const HTTP_STATUS: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  archived: 403,
+  not_found: 404,
+  too_large: 413,
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** The manager token from `token:` or `Authorization: Bearer`; without one configured, loopback callers only. */
+export function managerAllowed(ctx: AppContext, request: Request, remoteAddress: string | undefined): boolean {
+  const secret = ctx.config.managerToken
+  if (!secret) return remoteAddress === undefined || LOOPBACK.has(remoteAddress)
+  const given = request.headers.get('token') ?? request.headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? ''
+  return sameSecret(given, secret)
+}
+
+/** "/channel_id" + "Expected string" → "channel_id: Expected string" */
+function validationMessage(error: unknown): string {
+  const e = error as { valueError?: { path?: string; message?: string }; all?: { path?: string; message?: string }[] }
+  const first = e.valueError ?? e.all?.[0]
+  const path = (first?.path ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body'
+  let message = first?.message ?? 'invalid value'
+  if (message === 'Expected required property') message = 'is required'
+  return `${path}: ${message}`
+}
+
+export function wukongimBase(ctx: AppContext) {
+  return new Elysia()
+    .onParse(async ({ request, server }) => {
+      if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')
+      const text = await request.text()
+      if (text.trim() === '') return null
+      try {
+        return JSON.parse(text)
+      } catch {
+        throw new DomainError('invalid', 'request body is not valid JSON')
+      }
+    })
+    .onTransform(({ request, server }) => {
+      if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')
+    })
+    .onError(({ code, error, set }) => {
+      if (error instanceof DomainError) {
+        const status = HTTP_STATUS[error.kind]
+        set.status = status
+        return { status, msg: error.message }
+      }
+      if (code === 'VALIDATION') {
+        set.status = 400
+        return { status: 400, msg: validationMessage(error) }
+      }
+      if (code === 'PARSE') {
+        set.status = 400
+        return { status: 400, msg: 'request body is not valid JSON' }
+      }
+      if (code === 'NOT_FOUND') return
+      ctx.log.error('wukongim route failed', { code: String(code), error: error instanceof Error ? error.message : String(error) })
+      set.status = 500
+      return { status: 500, msg: 'internal error' }
+    })
+}
+
+export const OK = { status: 200 } as const
+export const doc = (summary: string) => ({ tags: ['wukongim'], summary })
