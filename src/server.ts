@@ -11,6 +11,7 @@ import { createCore } from './core'
 import { openDatabase } from './db/client'
 import { migrate } from './db/migrate'
 import { Lifecycle } from './lifecycle'
+import { Hub } from './realtime/hub'
 import { createLogger, type Logger } from './log'
 
 export interface RunningServer {
@@ -38,12 +39,16 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       log,
       lifecycle,
       nodeId: config.nodeId ?? `${hostname()}-${process.pid}`,
+      hub: new Hub({ core, log }),
     }
     const app = buildApp(ctx)
     app.listen({ port: config.port, hostname: config.host })
     const server = app.server!
     // Stop accepting, let in-flight requests finish (runs before the database closes).
     lifecycle.onStop('http', () => server.stop(false))
+    // Publishing goes through the root server; live connections end before HTTP stops waiting on them.
+    ctx.hub.bindServer(server)
+    lifecycle.onStop('real-time connections', () => ctx.hub.stop())
     const port = server.port!
     const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
     log.info('listening', { url, database: database.kind, nodeId: ctx.nodeId })

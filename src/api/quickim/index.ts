@@ -1,0 +1,27 @@
+/**
+ * The quick-im gateway API plugin (SPEC §4). Its onError gives every failure the quick-im
+ * envelope (HTTP 200, {"code":N,"error":…}); it must be `.use()`d before the root app's onError.
+ */
+import { Elysia } from 'elysia'
+import type { AppContext } from '../../context'
+import { QuickImService } from '../../core/quickim/service'
+import type { Hub } from '../../realtime/hub'
+import { QuickImAuth } from './auth'
+import { errorEnvelope } from './envelope'
+import { quickImFormats } from './frames'
+import { type NotifyOptions, notifyRoutes } from './notify'
+import { clientRoutes, innerRoutes } from './routes'
+
+export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions = {}) {
+  for (const f of quickImFormats) ctx.hub.registerFormat(f)
+  const auth = new QuickImAuth(ctx)
+  const svc = new QuickImService(ctx.core)
+  return new Elysia()
+    .onError(({ code, error, set }) => {
+      set.status = 200
+      return errorEnvelope(code, error, ctx.log)
+    })
+    .use(innerRoutes(ctx, auth, svc))
+    .use(notifyRoutes(ctx, ctx.hub, auth, opts))
+    .use(clientRoutes(auth, svc))
+}
