@@ -8,7 +8,6 @@ import type { Database } from './db/client'
 import type { Lifecycle } from './lifecycle'
 import type { Logger } from './log'
 import type { Hub } from './realtime/hub'
-import type { Hub } from './realtime/hub'
 import type { PresenceService } from './core/presence'
 
 export interface AppContext {
@@ -20,8 +19,6 @@ export interface AppContext {
   nodeId: string
   /** the domain services */
   core: Core
-  /** the real-time layer: live connections and fan-out (docs/architecture.md, "Real-time layer") */
-  hub: Hub
   /** the real-time layer: live connections and fan-out (docs/architecture.md, "Real-time layer") */
   hub: Hub
   /** who is online (set by the real-time layer once it starts; /user/onlinestatus reads it) */
