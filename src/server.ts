@@ -32,6 +32,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const core = await createCore({ database, log, maxPayloadBytes: config.maxPayloadBytes })
     // Flush accepted sends before the database closes (stop steps run in reverse order).
     lifecycle.onStop('message writer', () => core.messages?.flush())
+    const hub = new Hub({ core, log })
     const ctx: AppContext = {
       core,
       config,
@@ -39,7 +40,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       log,
       lifecycle,
       nodeId: config.nodeId ?? `${hostname()}-${process.pid}`,
-      hub: new Hub({ core, log }),
+      hub,
+      presence: hub,
     }
     const app = buildApp(ctx)
     app.listen({ port: config.port, hostname: config.host })
