@@ -58,7 +58,8 @@ export class Hub {
   private publisher: Publisher | undefined
   private readonly sweepTimer: ReturnType<typeof setInterval>
   private readonly unsubscribeEvents: () => void
-  readonly sendBufferLimit: number
+  /** bytes a consumer may fall behind before it is cut off (settable at run time) */
+  sendBufferLimit: number
 
   constructor(private readonly opts: HubOptions) {
     this.sendBufferLimit = opts.sendBufferLimit ?? 4 * 1024 * 1024
