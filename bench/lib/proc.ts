@@ -178,13 +178,21 @@ export function openFileLimit(pid: number | 'self' = 'self'): { soft: number; ha
   return { soft: n(m?.[1]), hard: n(m?.[2]) }
 }
 
-/** Samples CPU use of a set of processes over a window. */
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  // user nice system idle iowait irq softirq steal
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / TICKS_PER_S
+}
+
+/** Samples CPU use of a set of processes over a window; "other" = the rest of the machine. */
 export class CpuMeter {
   private t0 = performance.now()
   private start: Record<string, number> = {}
   constructor(private readonly pids: Record<string, number | undefined>) {
     for (const [k, pid] of Object.entries(pids)) this.start[k] = pid ? cpuSeconds(pid) : 0
     this.start.postgres = postgresCpuSeconds()
+    this.start.machine = machineBusySeconds()
   }
   /** CPU use in % of one core, per process, since construction. */
   read(): Record<string, number> {
@@ -192,6 +200,8 @@ export class CpuMeter {
     const out: Record<string, number> = {}
     for (const [k, pid] of Object.entries(this.pids)) out[k] = pid ? round1(((cpuSeconds(pid) - this.start[k]!) / wall) * 100) : 0
     out.postgres = round1(((postgresCpuSeconds() - this.start.postgres!) / wall) * 100)
+    const machine = ((machineBusySeconds() - this.start.machine!) / wall) * 100
+    out.other = Math.max(0, round1(machine - Object.values(out).reduce((a, b) => a + b, 0)))
     return out
   }
 }
