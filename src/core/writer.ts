@@ -260,15 +260,18 @@ export class GroupCommitWriter {
     })
 
     // After COMMIT: acknowledge, then tell the real-time layer — in message_id order.
-    outcome.results.forEach((r, i) => {
+    // (a plain loop: `results` has holes where in-batch duplicates are, which forEach would skip)
+    for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!
       const first = dupOf.get(i)
-      const answer = first !== undefined ? outcome.results[first] : r
-      if (answer === undefined) return p.reject(new Error('message lost in batch'))
-      if (answer instanceof DomainError) return p.reject(answer)
-      p.resolve({ messageId: answer.messageId, messageSeq: answer.messageSeq, clientMsgNo: answer.clientMsgNo, message: answer })
-      if (outcome.fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
-    })
+      const answer = first !== undefined ? outcome.results[first] : outcome.results[i]
+      if (answer === undefined) p.reject(new Error('message lost in batch'))
+      else if (answer instanceof DomainError) p.reject(answer)
+      else {
+        p.resolve({ messageId: answer.messageId, messageSeq: answer.messageSeq, clientMsgNo: answer.clientMsgNo, message: answer })
+        if (outcome.fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
+      }
+    }
   }
 
   /** Write diffusion for sync_once messages: per-uid gapless queue seqs from users.cmd_last_seq. */

@@ -16,6 +16,9 @@ const HTTP_STATUS: Record<DomainErrorKind, number> = {
   too_large: 413,
 }
 
+/** the only routes whose body is a bare JSON array */
+const ARRAY_BODIES = new Set(['/user/onlinestatus'])
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
 function sameSecret(a: string, b: string): boolean {
@@ -34,7 +37,10 @@ export function managerAllowed(ctx: AppContext, request: Request, remoteAddress:
 
 /** "/channel_id" + "Expected string" → "channel_id: Expected string" */
 function validationMessage(error: unknown): string {
-  const e = error as { valueError?: { path?: string; message?: string }; all?: { path?: string; message?: string }[] }
+  const e = error as {
+    valueError?: { path?: string; message?: string }
+    all?: { path?: string; message?: string }[]
+  }
   const first = e.valueError ?? e.all?.[0]
   const path = (first?.path ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body'
   let message = first?.message ?? 'invalid value'
@@ -47,12 +53,18 @@ export function wukongimBase(ctx: AppContext) {
     .onParse(async ({ request, server }) => {
       if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')
       const text = await request.text()
-      if (text.trim() === '') return null
+      if (text.trim() === '') throw new DomainError('invalid', 'body: required (a JSON document)')
+      let body: unknown
       try {
-        return JSON.parse(text)
+        body = JSON.parse(text)
       } catch {
         throw new DomainError('invalid', 'request body is not valid JSON')
       }
+      // Checked here because Elysia's normalizer turns a wrong top-level shape into {} before validating.
+      const wantsArray = ARRAY_BODIES.has(new URL(request.url).pathname)
+      if (wantsArray && !Array.isArray(body)) throw new DomainError('invalid', 'body: Expected a JSON array')
+      if (!wantsArray && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new DomainError('invalid', 'body: Expected a JSON object')
+      return body
     })
     .onTransform(({ request, server }) => {
       if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')

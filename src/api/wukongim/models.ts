@@ -1,13 +1,20 @@
 /** TypeBox schemas of the WuKongIM server API: they validate requests and document /swagger. */
 import { t } from 'elysia'
 
+/**
+ * A strict JSON integer. Elysia's own t.Integer also accepts numeric strings ("2"); the server API
+ * refuses wrong types, so this is TypeBox's Number with multipleOf 1, documented as an integer.
+ */
+type NumberOptions = Parameters<typeof t.Number>[0]
+const Int = (options: NumberOptions = {}) => t.Number({ ...options, multipleOf: 1, type: 'integer' } as NumberOptions)
+
 export const Uid = t.String({ minLength: 1, maxLength: 64, pattern: '^[^@#&\\s]+$', description: 'user id: 1-64 chars, none of @ # & or whitespace' })
 /** "" = the system */
 export const FromUid = t.String({ maxLength: 64, pattern: '^[^@#&\\s]*$', description: 'sender uid; "" = system' })
 export const ChannelId = t.String({ minLength: 1, maxLength: 128, description: 'channel id; for channel_type 1 the peer uid' })
-export const ChannelType = t.Integer({ minimum: 1, maximum: 255, description: '1 person, 2 group, 3-10 other WuKongIM types (stored like groups)' })
-const Flag = t.Integer({ minimum: 0, maximum: 1 })
-const Seq = t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+export const ChannelType = Int({ minimum: 1, maximum: 255, description: '1 person, 2 group, 3-10 other WuKongIM types (stored like groups)' })
+const Flag = Int({ minimum: 0, maximum: 1 })
+const Seq = Int({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Bool01 = t.Union([t.Boolean(), Flag], { description: '0/1 or false/true' })
 
 export const Header = t.Object(
@@ -21,10 +28,10 @@ export const ErrorBody = t.Object({ status: t.Number(), msg: t.String() })
 export const TokenBody = t.Object({
   uid: Uid,
   token: t.String({ minLength: 1, maxLength: 512 }),
-  device_flag: t.Optional(t.Integer({ minimum: 0, maximum: 2, description: '0 app, 1 web, 2 pc' })),
-  device_level: t.Optional(t.Integer({ minimum: 0, maximum: 1, description: '0 slave, 1 master' })),
+  device_flag: t.Optional(Int({ minimum: 0, maximum: 2, description: '0 app, 1 web, 2 pc' })),
+  device_level: t.Optional(Int({ minimum: 0, maximum: 1, description: '0 slave, 1 master' })),
 })
-export const DeviceQuitBody = t.Object({ uid: Uid, device_flag: t.Integer({ minimum: -1, maximum: 2, description: '-1 = all' }) })
+export const DeviceQuitBody = t.Object({ uid: Uid, device_flag: Int({ minimum: -1, maximum: 2, description: '-1 = all' }) })
 export const OnlineStatusBody = t.Array(Uid, { maxItems: 10_000 })
 
 const ChannelKeyFields = { channel_id: ChannelId, channel_type: ChannelType }
@@ -45,8 +52,8 @@ const SendFields = {
   from_uid: t.Optional(FromUid),
   client_msg_no: t.Optional(t.String({ maxLength: 128 })),
   payload: t.String({ description: 'standard base64' }),
-  setting: t.Optional(t.Integer({ minimum: 0, maximum: 255 })),
-  expire: t.Optional(t.Integer({ minimum: 0 })),
+  setting: t.Optional(Int({ minimum: 0, maximum: 255 })),
+  expire: t.Optional(Int({ minimum: 0 })),
 }
 export const SendBody = t.Object({
   ...SendFields,
@@ -62,10 +69,10 @@ export const MessageSyncBody = t.Object({
   ...ChannelKeyFields,
   start_message_seq: t.Optional(Seq),
   end_message_seq: t.Optional(Seq),
-  limit: t.Optional(t.Integer({ minimum: 0, description: 'default 100, capped at 10000' })),
-  pull_mode: t.Optional(t.Integer({ minimum: 0, maximum: 1, description: '0 down (older), 1 up (newer)' })),
+  limit: t.Optional(Int({ minimum: 0, description: 'default 100, capped at 10000' })),
+  pull_mode: t.Optional(Int({ minimum: 0, maximum: 1, description: '0 down (older), 1 up (newer)' })),
 })
-export const CommandSyncBody = t.Object({ uid: Uid, limit: t.Optional(t.Integer({ minimum: 0, description: 'default 100, capped at 10000' })) })
+export const CommandSyncBody = t.Object({ uid: Uid, limit: t.Optional(Int({ minimum: 0, description: 'default 100, capped at 10000' })) })
 export const CommandAckBody = t.Object({ uid: Uid, last_message_seq: Seq })
 
 export const StreamOpenBody = t.Object({ ...SendFields, ...ChannelKeyFields })
@@ -75,7 +82,7 @@ export const ConversationSyncBody = t.Object({
   uid: Uid,
   version: t.Optional(Seq),
   last_msg_seqs: t.Optional(t.String({ description: 'channel_id:channel_type:seq|… (person channels as the peer uid)' })),
-  msg_count: t.Optional(t.Integer({ minimum: 0, maximum: 10_000, description: 'recents per conversation (default 20)' })),
+  msg_count: t.Optional(Int({ minimum: 0, maximum: 10_000, description: 'recents per conversation (default 20)' })),
 })
 export const ConversationKeyBody = t.Object({ uid: Uid, ...ChannelKeyFields })
-export const SetUnreadBody = t.Object({ uid: Uid, ...ChannelKeyFields, unread: t.Integer({ minimum: 0, maximum: 2_147_483_647 }) })
+export const SetUnreadBody = t.Object({ uid: Uid, ...ChannelKeyFields, unread: Int({ minimum: 0, maximum: 2_147_483_647 }) })
