@@ -75,7 +75,8 @@ export class SseStream {
     clearInterval(this.heartbeat)
     for (const w of this.drainWaiters.splice(0)) w()
     try {
-      if (error) this.controller.error(new Error('slow consumer'))
+      // error() aborts the response (the queue is dropped); no argument: Bun logs no stack for it
+      if (error) this.controller.error()
       else this.controller.close()
     } catch {
       // already cancelled by the client
