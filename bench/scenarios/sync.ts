@@ -1,4 +1,77 @@
-import type { ScenarioOptions, ScenarioOutput } from '../lib/scenario'
-export async function syncScenario(_opts: ScenarioOptions): Promise<ScenarioOutput> {
-  return { rows: [], details: {}, notAvailable: ['sync'] }
+/**
+ * sync: POST /conversation/sync for a user with 1,000 conversations (msg_count 1), one call at a
+ * time; p50/p99 over a few hundred calls. Baseline in the same run: as many GET /health calls.
+ */
+import { join } from 'node:path'
+import { b64, createGroup, NotAvailable, pool, postJson, sendMessage } from '../lib/api'
+import { runLoad } from '../lib/load'
+import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
+import { ROOT } from '../lib/proc'
+import { ratio, RESULTS_DIR, type Row } from '../lib/report'
+import { errorText, type ScenarioOptions, type ScenarioOutput } from '../lib/scenario'
+import { type RunningTarget, startBunIM } from '../lib/servers'
+import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
+
+const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
+const CONVERSATIONS = 1000
+const UID = 'bench-sync-user'
+
+export async function syncScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
+  const calls = opts.quick ? 60 : 400
+  const details: Record<string, unknown> = { conversations: CONVERSATIONS, calls, msgCount: 1 }
+  const notAvailable: string[] = []
+  let sync: HttpLoadResult | undefined
+  let health: HttpLoadResult | undefined
+  const profileDir = opts.profile ? join(RESULTS_DIR, 'profiles', 'sync-postgres') : undefined
+  let t: RunningTarget | undefined
+  try {
+    opts.log('sync: BunIM on Postgres')
+    t = await startBunIM({ storage: 'postgres', profileDir })
+    const body = JSON.stringify({ uid: UID, version: 0, last_msg_seqs: '', msg_count: 1 })
+    // The route must exist before the long set-up.
+    await postJson(t.url, '/conversation/sync', JSON.parse(body))
+    const ids = Array.from({ length: CONVERSATIONS }, (_, i) => i)
+    const t0 = Date.now()
+    await pool(ids, 16, async (i) => {
+      await createGroup(t!.url, `bench-sync-${i}`, [UID, `bench-sync-peer${i}`])
+      await sendMessage(t!.url, { header: { no_persist: 0, red_dot: 1, sync_once: 0 }, from_uid: `bench-sync-peer${i}`, channel_id: `bench-sync-${i}`, channel_type: 2, payload: b64(`hello ${i}`) })
+    })
+    const check = await postJson(t.url, '/conversation/sync', JSON.parse(body))
+    const n = Array.isArray(check.json) ? check.json.length : -1
+    details.setupSeconds = Math.round((Date.now() - t0) / 100) / 10
+    details.conversationsReturned = n
+    opts.log(`  set-up ${details.setupSeconds} s; /conversation/sync returns ${n} conversations`)
+    if (n !== CONVERSATIONS) throw new Error(`expected ${CONVERSATIONS} conversations, got ${n}: ${check.text.slice(0, 200)}`)
+    const base = { host: t.host, port: t.port, connections: 1, warmupMs: 300, durationMs: 60_000, maxRequests: calls }
+    const s = await runLoad<HttpLoadResult>(HTTP_LOAD, { ...base, request: { kind: 'post', path: '/conversation/sync', body } } satisfies HttpLoadConfig, { timeoutMs: 120_000, watch: { server: t.pid } })
+    const h = await runLoad<HttpLoadResult>(HTTP_LOAD, { ...base, request: { kind: 'get', path: '/health' } } satisfies HttpLoadConfig, { timeoutMs: 120_000, watch: { server: t.pid } })
+    sync = s.result
+    health = h.result
+    details.sync = s
+    details.health = h
+    opts.log(`  /conversation/sync: p50 ${sync.latencyMs.p50} ms, p99 ${sync.latencyMs.p99} ms (${sync.errors} errors), cpu ${JSON.stringify(s.cpu)}${sync.sampleError ? ' — ' + sync.sampleError : ''}`)
+    opts.log(`  /health: p50 ${health.latencyMs.p50} ms, p99 ${health.latencyMs.p99} ms, cpu ${JSON.stringify(h.cpu)}`)
+  } catch (e) {
+    if (e instanceof NotAvailable) notAvailable.push(e.message)
+    else {
+      details.error = errorText(e)
+      opts.log(`  error: ${errorText(e)}`)
+    }
+  } finally {
+    await t?.stop()
+  }
+  if (profileDir) {
+    const f = newestProfile(profileDir)
+    if (f) {
+      const s = summarizeProfile(f)
+      details.profile = s
+      for (const l of profileLines(s)) opts.log(l)
+    }
+  }
+  const p = (r: HttpLoadResult | undefined, k: 'p50' | 'p99') => (r && r.ok ? r.latencyMs[k] : null)
+  const rows: Row[] = [
+    { metric: '/conversation/sync p99 (1,000 conversations)', value: p(sync, 'p99'), unit: 'ms', baseline: { name: 'GET /health', value: p(health, 'p99') }, ratio: ratio(p(sync, 'p99'), p(health, 'p99')), higherIsBetter: false, target: '≤ 50 ms', pass: p(sync, 'p99') == null ? null : p(sync, 'p99')! <= 50 && sync!.errors === 0 },
+    { metric: '/conversation/sync p50', value: p(sync, 'p50'), unit: 'ms', baseline: { name: 'GET /health', value: p(health, 'p50') }, ratio: ratio(p(sync, 'p50'), p(health, 'p50')), higherIsBetter: false },
+  ]
+  return { rows, details, notAvailable }
 }
