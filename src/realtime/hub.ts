@@ -58,6 +58,8 @@ export class Hub {
   private publisher: Publisher | undefined
   private readonly sweepTimer: ReturnType<typeof setInterval>
   private readonly unsubscribeEvents: () => void
+  /** running totals for metrics: topic publishes, callback deliveries, connections cut off as slow */
+  readonly counters = { publishes: 0, callbackDeliveries: 0, slowConsumers: 0 }
   /** bytes a consumer may fall behind before it is cut off (settable at run time) */
   sendBufferLimit: number
 
@@ -221,9 +223,9 @@ export class Hub {
         const fmt = this.formats.get(name)!
         if (fmt.perViewer(message.channelType)) {
           for (const viewer of this.viewersOf(subs, name)) {
-            if (this.publisher.publish(topicOf(name, key, viewer), delivery.frame(name, viewer)) <= 0) backpressured = true
+            if (this.publishTopic(topicOf(name, key, viewer), delivery.frame(name, viewer)) <= 0) backpressured = true
           }
-        } else if (this.publisher.publish(topicOf(name, key, ''), delivery.frame(name, '')) <= 0) backpressured = true
+        } else if (this.publishTopic(topicOf(name, key, ''), delivery.frame(name, '')) <= 0) backpressured = true
       }
       // publish() reports the worst subscriber: find and cut off the ones past the limit (never re-publish).
       if (backpressured) for (const e of [...subs.topicEntries]) this.checkBuffer(e)
@@ -249,14 +251,23 @@ export class Hub {
       const fmt = this.formats.get(conn.topic.format)!
       const viewer = fmt.perViewer(delivery.message.channelType) ? conn.uid : ''
       const r = conn.topic.socket.send(delivery.frame(fmt.name, viewer))
-      if (r === 0) this.end(e, 'slow_consumer')
+      if (r === 0) {
+        this.counters.slowConsumers++
+        this.end(e, 'slow_consumer')
+      }
       else if (r < 0) this.checkBuffer(e)
     } else if (conn.deliver && conn.id !== originConnection) {
       this.callDeliver(e, delivery)
     }
   }
 
+  private publishTopic(topic: string, frame: string | Buffer): number {
+    this.counters.publishes++
+    return this.publisher!.publish(topic, frame)
+  }
+
   private callDeliver(e: Entry, delivery: Delivery): void {
+    this.counters.callbackDeliveries++
     try {
       e.conn.deliver!(delivery)
     } catch (err) {
@@ -381,6 +392,7 @@ export class Hub {
     }
     if (buffered > this.sendBufferLimit) {
       this.opts.log.warn('slow consumer cut off', { uid: e.conn.uid, transport: e.conn.transport, buffered })
+      this.counters.slowConsumers++
       this.end(e, 'slow_consumer')
     }
   }
