@@ -69,7 +69,9 @@ export function wukongimBase(ctx: AppContext) {
     .onTransform(({ request, server }) => {
       if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')
     })
-    .onError(({ code, error, set }) => {
+    .onError(({ code, error: raw, set }) => {
+      // Elysia wraps what a parse hook throws in a ParseError: our own refusal is its cause.
+      const error = code === 'PARSE' && (raw as { cause?: unknown }).cause instanceof DomainError ? (raw as { cause: DomainError }).cause : raw
       if (error instanceof DomainError) {
         const status = HTTP_STATUS[error.kind]
         set.status = status
