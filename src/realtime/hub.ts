@@ -47,6 +47,8 @@ interface ChannelSubs {
   formats: Map<string, number>
   topicEntries: Set<Entry>
   callbackEntries: Set<Entry>
+  /** format → topic name (shared, non-per-viewer topics), built once */
+  topics: Map<string, string>
 }
 
 export class Hub {
@@ -225,14 +227,22 @@ export class Hub {
           for (const viewer of this.viewersOf(subs, name)) {
             if (this.publishTopic(topicOf(name, key, viewer), delivery.frame(name, viewer)) <= 0) backpressured = true
           }
-        } else if (this.publishTopic(topicOf(name, key, ''), delivery.frame(name, '')) <= 0) backpressured = true
+        } else if (this.publishTopic(subs.topics.get(name) ?? this.cacheTopic(subs, name, key), delivery.frame(name, '')) <= 0) backpressured = true
       }
       // publish() reports the worst subscriber: find and cut off the ones past the limit (never re-publish).
       if (backpressured) for (const e of [...subs.topicEntries]) this.checkBuffer(e)
     }
-    for (const e of [...subs.callbackEntries]) {
-      if (e.conn.id !== originConnection) this.callDeliver(e, delivery)
+    if (subs.callbackEntries.size) {
+      for (const e of [...subs.callbackEntries]) {
+        if (e.conn.id !== originConnection) this.callDeliver(e, delivery)
+      }
     }
+  }
+
+  private cacheTopic(subs: ChannelSubs, format: string, key: string): string {
+    const topic = topicOf(format, key, '')
+    subs.topics.set(format, topic)
+    return topic
   }
 
   private deliverChunk(chunk: Extract<CoreEvent, { type: 'stream_chunk' }>): void {
@@ -319,7 +329,7 @@ export class Hub {
     if (e.detached || e.channels.has(key)) return
     e.channels.add(key)
     let subs = this.channels.get(key)
-    if (!subs) this.channels.set(key, (subs = { formats: new Map(), topicEntries: new Set(), callbackEntries: new Set() }))
+    if (!subs) this.channels.set(key, (subs = { formats: new Map(), topicEntries: new Set(), callbackEntries: new Set(), topics: new Map() }))
     const { topic } = e.conn
     if (topic) {
       subs.topicEntries.add(e)
