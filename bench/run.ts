@@ -51,11 +51,24 @@ async function main(argv: string[]): Promise<number> {
       console.error(`${name} failed: ${errorText(e)}`)
       result = { scenario: name, startedAt, finishedAt: new Date().toISOString(), quick, machine: machine(), rows: [], details: { error: errorText(e) }, notAvailable: [] }
     }
+    const noise = maxOther(result.details)
+    if (noise > 25) {
+      result.notAvailable.push(`(warning) other processes used up to ${noise}% of a core during a measured window: figures are noisy`)
+    }
+    ;(result.details as Record<string, unknown>).maxOtherCpuPct = noise
     console.log(tableLines(result).join('\n'))
     writeResult(result)
   }
   console.log(`\nresults: bench/results/*.json, bench/results/index.html (${Math.round((Date.now() - started) / 1000)} s)`)
   return failed ? 1 : 0
+}
+
+/** Largest "other" CPU share (processes not part of the bench) seen in any measured window. */
+function maxOther(x: unknown): number {
+  if (!x || typeof x !== 'object') return 0
+  let m = 0
+  for (const [k, v] of Object.entries(x)) m = Math.max(m, k === 'other' && typeof v === 'number' ? v : maxOther(v))
+  return m
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code))

@@ -137,12 +137,18 @@ export async function waitHttp(url: string, timeoutMs: number, child?: Child): P
 const TICKS_PER_S = 100
 /** user+system CPU seconds of one process so far. */
 export function cpuSeconds(pid: number): number {
+  const c = cpuSplit(pid)
+  return c.user + c.sys
+}
+
+/** user and system CPU seconds of one process so far. */
+export function cpuSplit(pid: number): { user: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
+    return { user: Number(fields[11]) / TICKS_PER_S, sys: Number(fields[12]) / TICKS_PER_S }
   } catch {
-    return 0
+    return { user: 0, sys: 0 }
   }
 }
 
@@ -191,6 +197,7 @@ export class CpuMeter {
   private start: Record<string, number> = {}
   constructor(private readonly pids: Record<string, number | undefined>) {
     for (const [k, pid] of Object.entries(pids)) this.start[k] = pid ? cpuSeconds(pid) : 0
+    if (pids.server) this.start.server_sys = cpuSplit(pids.server).sys
     this.start.postgres = postgresCpuSeconds()
     this.start.machine = machineBusySeconds()
   }
@@ -202,6 +209,8 @@ export class CpuMeter {
     out.postgres = round1(((postgresCpuSeconds() - this.start.postgres!) / wall) * 100)
     const machine = ((machineBusySeconds() - this.start.machine!) / wall) * 100
     out.other = Math.max(0, round1(machine - Object.values(out).reduce((a, b) => a + b, 0)))
+    // Kernel share of the server's CPU (syscalls: socket writes, fsync waits are not CPU).
+    if (this.pids.server) out.server_sys = round1(((cpuSplit(this.pids.server).sys - this.start.server_sys!) / wall) * 100)
     return out
   }
 }

@@ -22,6 +22,7 @@ interface Profile {
 
 export interface ProfileSummary {
   file: string
+  samples: number
   totalMs: number
   /** share of samples not idle */
   busyPct: number
@@ -49,9 +50,10 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const hits = new Map<number, number>()
+  // Weighted by sample count, not by time delta: Bun records no idle samples, so the first
+  // sample after an idle wait would otherwise absorb the whole wait.
   if (p.samples?.length) {
-    const deltas = p.timeDeltas ?? []
-    p.samples.forEach((id, i) => hits.set(id, (hits.get(id) ?? 0) + (deltas[i] ?? 1)))
+    for (const id of p.samples) hits.set(id, (hits.get(id) ?? 0) + 1)
   } else for (const n of p.nodes) hits.set(n.id, n.hitCount ?? 0)
   let total = 0
   let idle = 0
@@ -78,6 +80,7 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
   const sortTop = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top)
   return {
     file,
+    samples: total,
     totalMs: Math.round((p.endTime - p.startTime) / 1000),
     busyPct: Math.round(((total - idle) / (total || 1)) * 1000) / 10,
     areas: sortTop(areas).map(([area, v]) => ({ area, pct: pct(v) })),
@@ -97,7 +100,7 @@ export function newestProfile(dir: string): string | null {
 
 export function profileLines(s: ProfileSummary): string[] {
   return [
-    `  profile ${s.file} (${s.totalMs} ms, busy ${s.busyPct}%) — self time by area:`,
+    `  profile ${s.file} (${s.samples} samples over ${s.totalMs} ms) — self samples by area:`,
     ...s.areas.map((a) => `    ${String(a.pct).padStart(5)}%  ${a.area}`),
     '  top functions (self time):',
     ...s.functions.map((f) => `    ${String(f.pct).padStart(5)}%  ${f.fn}`),

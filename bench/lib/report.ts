@@ -65,7 +65,7 @@ export function tableLines(r: ScenarioResult): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(w[i]!)).join(' | ') + ' |'
   const out = [line(head), '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|', ...rows.map(line)]
-  for (const n of r.notAvailable) out.push(`  not available yet: ${n}`)
+  for (const n of r.notAvailable) out.push(n.startsWith('(') ? `  ${n}` : `  not available yet: ${n}`)
   return out
 }
 
@@ -122,7 +122,7 @@ export function writeHtml() {
           `<tr><td>${esc(x.metric)}</td><td>${esc(fmt(x.value, x.unit))}</td><td>${x.baseline ? esc(`${fmt(x.baseline.value, x.unit)} (${x.baseline.name})`) : ''}</td><td>${x.ratio == null ? '' : x.ratio + '×'}</td><td>${esc(x.target ?? '')}</td><td class="${x.pass ? 'pass' : x.pass === false ? 'fail' : ''}">${x.pass == null ? '' : x.pass ? 'PASS' : 'FAIL'}</td><td>${esc(x.note ?? '')}</td></tr>`,
       )
       .join('')
-    const na = r.notAvailable.map((n) => `<li>not available yet: ${esc(n)}</li>`).join('')
+    const na = r.notAvailable.map((n) => `<li>${n.startsWith('(') ? '' : 'not available yet: '}${esc(n)}</li>`).join('')
     return `<section><h2>${esc(r.scenario)}${r.quick ? ' (quick)' : ''}</h2><p class="meta">${esc(r.startedAt)} · ${r.machine.cpus} CPUs (${esc(r.machine.cpuModel)}) · Bun ${esc(r.machine.bun)}</p>
 <table><tr><th>metric</th><th>BunIM</th><th>baseline (same run)</th><th>ratio</th><th>target</th><th>result</th><th>note</th></tr>${trs}</table>${na ? `<ul>${na}</ul>` : ''}${chart(r)}
 <details><summary>raw measurements</summary><pre>${esc(JSON.stringify(r.details, null, 2))}</pre></details></section>`

@@ -24,3 +24,15 @@ export const windows = (quick: boolean) => (quick ? { warmupMs: 500, durationMs:
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
+
+/** The last lines the BunIM child wrote to stderr (its error log), for an error report. */
+export function serverLog(t: { child: { stderr(): string } } | undefined): string {
+  const tail = t?.child.stderr().trim().split('\n').slice(-3).join('\n    ')
+  return tail ? `\n    server log: ${tail.slice(-800)}` : ''
+}
+
+/** µs of one core the server spent per operation over a measured window (robust to a busy machine). */
+export function cpuPerOpUs(cpuPct: number | undefined, elapsedMs: number, ops: number): number | null {
+  if (cpuPct === undefined || !ops) return null
+  return Math.round(((cpuPct / 100) * elapsedMs * 1000 * 100) / ops) / 100
+}

@@ -8,7 +8,7 @@ import { getToken, NotAvailable } from '../lib/api'
 import { LineReader } from '../lib/load'
 import { BUN, type Child, LOAD_CPU, openFileLimit, ROOT, rssKiB, sleep, spawnChild } from '../lib/proc'
 import { ratio, type Row } from '../lib/report'
-import { errorText, type ScenarioOptions, type ScenarioOutput } from '../lib/scenario'
+import { errorText, serverLog, type ScenarioOptions, type ScenarioOutput } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM } from '../lib/servers'
 
 const IDLE_WS = join(ROOT, 'bench/load/idle-ws.ts')
@@ -111,8 +111,8 @@ export async function connectionsScenario(opts: ScenarioOptions): Promise<Scenar
   } catch (e) {
     if (e instanceof NotAvailable) notAvailable.push(e.message)
     else {
-      details.bunim_error = errorText(e)
-      opts.log(`  error: ${errorText(e)}`)
+      details.bunim_error = errorText(e) + serverLog(t)
+      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
     }
   } finally {
     await t?.stop()

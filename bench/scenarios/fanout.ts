@@ -9,7 +9,7 @@ import { runFanout } from '../lib/load'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
 import { ratio, RESULTS_DIR, type Row } from '../lib/report'
-import { errorText, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
+import { cpuPerOpUs, errorText, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM, startSocketIo } from '../lib/servers'
 import type { FanoutConfig } from '../load/fanout'
 import { gate } from './send'
@@ -69,6 +69,7 @@ async function fan(t: RunningTarget, label: string, base: Omit<FanoutConfig, 'ho
   opts.log(
     `  ${t.name} ${label}: ${r.deliveriesPerSec} deliveries/s (${r.sendRate} sends/s), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, subscribed ${r.subscribed}/${r.receivers}, lost ${r.expected - r.deliveries}, closes ${r.closes}, send errors ${r.sendErrors}, cpu ${JSON.stringify(run.cpu)}${r.sampleError ? ' — ' + r.sampleError : ''}`,
   )
+  Object.assign(run, { serverCpuUsPerDelivery: cpuPerOpUs(run.cpu.server, (opts.quick ? windows(true) : windows(false)).durationMs, r.deliveries) })
   if (r.subscribed < r.receivers) throw new Error(`${t.name}: only ${r.subscribed}/${r.receivers} receivers got the probe message`)
   return run
 }
@@ -87,6 +88,7 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
     const at = await fan(bare, `${PERSISTED_RATE} msg/s`, { client: 'ws', receivers: bareReceivers, channels: bareChannels, noPersist: true, ...fixed }, opts)
     details.bare = { saturation: sat, fixedRate: at }
     v.bare = sat.result.deliveriesPerSec
+    v.bareCpu = (sat as { serverCpuUsPerDelivery?: number | null }).serverCpuUsPerDelivery ?? null
     v.bareP99 = at.result.latencyMs.p99
   } catch (e) {
     details.bare_error = errorText(e)
@@ -102,6 +104,7 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
       const sat = await fan(sio, 'saturation', { client: 'socketio', receivers: bareReceivers, channels: bareChannels, noPersist: true, ...saturate }, opts)
       details.socketio = { saturation: sat }
       v.sio = sat.result.deliveriesPerSec
+      v.sioCpu = (sat as { serverCpuUsPerDelivery?: number | null }).serverCpuUsPerDelivery ?? null
     } finally {
       await sio.stop()
     }
@@ -118,6 +121,7 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
     const { channels, receivers } = await setupBunIM(t)
     const sat = await fan(t, 'saturation, no_persist', { client: 'ws', receivers, channels, noPersist: true, ...saturate }, opts)
     v.bunim = sat.result.deliveriesPerSec
+    v.bunimCpu = (sat as { serverCpuUsPerDelivery?: number | null }).serverCpuUsPerDelivery ?? null
     const at = await fan(t, `${PERSISTED_RATE} persisted msg/s`, { client: 'ws', receivers, channels, noPersist: false, ...fixed }, opts)
     v.p99 = at.result.latencyMs.p99
     v.p50 = at.result.latencyMs.p50
@@ -126,8 +130,8 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
   } catch (e) {
     if (e instanceof NotAvailable) notAvailable.push(e.message)
     else {
-      details.bunim_error = errorText(e)
-      opts.log(`  error: ${errorText(e)}`)
+      details.bunim_error = errorText(e) + serverLog(t)
+      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
     }
   } finally {
     await t?.stop()
@@ -145,6 +149,7 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
   const rows: Row[] = [
     { metric: 'deliveries/s, no_persist (saturation)', value: g('bunim'), unit: '/s', baseline: { name: 'bare Bun pub/sub', value: g('bare') }, ratio: ratio(g('bunim'), g('bare')), target: '≥ 0.8× bare Bun', pass: gate(ratio(g('bunim'), g('bare')), 0.8) },
     { metric: 'deliveries/s vs socket.io (saturation)', value: g('bunim'), unit: '/s', baseline: { name: 'socket.io rooms', value: g('sio') }, ratio: ratio(g('bunim'), g('sio')), target: '≥ 3× socket.io', pass: gate(ratio(g('bunim'), g('sio')), 3) },
+    { metric: 'server CPU per delivery, no_persist', value: g('bunimCpu'), unit: 'µs', baseline: { name: 'bare Bun pub/sub', value: g('bareCpu') }, ratio: ratio(g('bunimCpu'), g('bareCpu')), higherIsBetter: false, note: g('sioCpu') == null ? undefined : `socket.io: ${g('sioCpu')} µs` },
     {
       metric: `send→receive p99 at ${PERSISTED_RATE} persisted msg/s`,
       value: g('p99'),

@@ -7,10 +7,11 @@
 import { join } from 'node:path'
 import { createGroup, NotAvailable, pool, sendMessage, b64 } from '../lib/api'
 import { runLoad } from '../lib/load'
+import { dbStats, statsPer } from '../lib/pg'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
 import { ratio, RESULTS_DIR, type Row } from '../lib/report'
-import { errorText, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
+import { cpuPerOpUs, errorText, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM } from '../lib/servers'
 import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
@@ -21,12 +22,12 @@ const CHANNELS = 100
 const MEMBERS = 4
 const PAYLOAD = 128
 
-const channels = Array.from({ length: CHANNELS }, (_, i) => ({
+export const channels = Array.from({ length: CHANNELS }, (_, i) => ({
   id: `bench-send-${i}`,
   members: Array.from({ length: MEMBERS }, (_, m) => `bs${i}u${m}`),
 }))
 
-async function setupChannels(t: RunningTarget) {
+export async function setupChannels(t: RunningTarget) {
   await pool(channels, 16, (c) => createGroup(t.url, c.id, c.members))
   // One real send: proves the route exists and the sender is accepted.
   const r = await sendMessage(t.url, { header: { no_persist: 0, red_dot: 1, sync_once: 0 }, from_uid: channels[0]!.members[0], channel_id: channels[0]!.id, channel_type: 2, payload: b64('probe') })
@@ -34,6 +35,8 @@ async function setupChannels(t: RunningTarget) {
 }
 
 async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOptions) {
+  const dbName = t.databaseUrl ? new URL(t.databaseUrl).pathname.slice(1) : undefined
+  const before = dbName ? (await Bun.sleep(1100), await dbStats(dbName)) : null
   const cfg: HttpLoadConfig = {
     host: t.host,
     port: t.port,
@@ -42,7 +45,13 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
     request: { kind: 'wk-send', path: '/message/send', channels, noPersist, payloadBytes: PAYLOAD },
   }
   const run = await runLoad<HttpLoadResult>(HTTP_LOAD, cfg, { timeoutMs: 60_000, watch: { server: t.pid } })
-  opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
+  // Database work per send (commits, rows) over the whole load run, warm-up included.
+  const after = dbName ? (await Bun.sleep(1100), await dbStats(dbName)) : null
+  const total = (run.result.requests / cfg.durationMs) * (cfg.durationMs + cfg.warmupMs)
+  const perSend = statsPer(before, after, total)
+  if (perSend) Object.assign(run, { dbPerSend: perSend })
+  Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok) })
+  opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${perSend ? `, per send: ${perSend.xact_commit} commits, ${perSend.tup_inserted} rows inserted, ${perSend.tup_updated} updated` : ''}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
   return run
 }
 
@@ -58,6 +67,7 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
     const run = await sendLoad(bare, true, opts)
     details.bare = run
     rate.bare = run.result.rate
+    rate.bareCpu = (run as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
   } finally {
     await bare.stop()
   }
@@ -77,6 +87,8 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
         details[`${storage}_persisted`] = p
         rate[`${storage}_np`] = np.result.rate
         rate[`${storage}_p`] = p.result.rate
+        rate[`${storage}_npCpu`] = (np as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
+        rate[`${storage}_pCpu`] = (p as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
         if (p.result.persisted !== undefined && p.result.persisted < p.result.ok) details[`${storage}_warning`] = `${p.result.ok - p.result.persisted} persisted sends answered message_seq 0`
       } catch (e) {
         if (!(e instanceof NotAvailable)) throw e
@@ -91,8 +103,8 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
         rate.raw = raw.result.rate
       }
     } catch (e) {
-      details[`${storage}_error`] = errorText(e)
-      opts.log(`  error: ${errorText(e)}`)
+      details[`${storage}_error`] = errorText(e) + serverLog(t)
+      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
     } finally {
       await t?.stop()
     }
@@ -111,6 +123,8 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
     { metric: 'no_persist sends/s (Postgres)', value: r('postgres_np'), unit: 'msg/s', baseline: { name: 'bare Bun.serve', value: r('bare') }, ratio: ratio(r('postgres_np'), r('bare')), target: '≥ 0.8× bare', pass: gate(ratio(r('postgres_np'), r('bare')), 0.8) },
     { metric: 'persisted sends/s (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('postgres_np') }, ratio: ratio(r('postgres_p'), r('postgres_np')), target: '≥ 0.7× no_persist', pass: gate(ratio(r('postgres_p'), r('postgres_np')), 0.7) },
     { metric: 'persisted sends/s vs raw INSERT (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('postgres_p'), r('raw')) },
+    { metric: 'server CPU per no_persist send (Postgres)', value: r('postgres_npCpu'), unit: 'µs', baseline: { name: 'bare Bun.serve', value: r('bareCpu') }, ratio: ratio(r('postgres_npCpu'), r('bareCpu')), higherIsBetter: false, note: 'CPU time per op: robust when other processes share the machine' },
+    { metric: 'server CPU per persisted send (Postgres)', value: r('postgres_pCpu'), unit: 'µs', baseline: { name: 'no_persist', value: r('postgres_npCpu') }, ratio: ratio(r('postgres_pCpu'), r('postgres_npCpu')), higherIsBetter: false },
     { metric: 'persisted sends/s (embedded)', value: r('pglite_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('pglite_np') }, ratio: ratio(r('pglite_p'), r('pglite_np')), target: '≥ 5,000 msg/s', pass: r('pglite_p') == null ? null : r('pglite_p')! >= 5000 },
   ]
   return { rows, details, notAvailable }

@@ -8,7 +8,7 @@ import { runLoad } from '../lib/load'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
 import { ratio, RESULTS_DIR, type Row } from '../lib/report'
-import { errorText, type ScenarioOptions, type ScenarioOutput } from '../lib/scenario'
+import { errorText, serverLog, type ScenarioOptions, type ScenarioOutput } from '../lib/scenario'
 import { type RunningTarget, startBunIM } from '../lib/servers'
 import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
@@ -54,8 +54,8 @@ export async function syncScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
   } catch (e) {
     if (e instanceof NotAvailable) notAvailable.push(e.message)
     else {
-      details.error = errorText(e)
-      opts.log(`  error: ${errorText(e)}`)
+      details.error = errorText(e) + serverLog(t)
+      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
     }
   } finally {
     await t?.stop()
