@@ -12,6 +12,7 @@ import { openDatabase } from './db/client'
 import { migrate } from './db/migrate'
 import { Lifecycle } from './lifecycle'
 import { Hub } from './realtime/hub'
+import { startWkprotoTcp } from './protocol/wkproto/tcp'
 import { createLogger, type Logger } from './log'
 
 export interface RunningServer {
@@ -51,6 +52,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // Publishing goes through the root server; live connections end before HTTP stops waiting on them.
     ctx.hub.bindServer(server)
     lifecycle.onStop('real-time connections', () => ctx.hub.stop())
+    // WKProto over TCP (IM_TCP_PORT, 0 = off); stops first: no new connections, live ones closed.
+    const tcp = startWkprotoTcp(ctx)
+    if (tcp) {
+      lifecycle.onStop('wkproto tcp', () => tcp.stop(true))
+      log.info('wkproto tcp listening', { port: tcp.port })
+    }
     const port = server.port!
     const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
     log.info('listening', { url, database: database.kind, nodeId: ctx.nodeId })

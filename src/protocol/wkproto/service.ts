@@ -1,0 +1,95 @@
+/**
+ * The WKProto side of a node: its live sessions (for device kicks), one ticker for every session's
+ * timeouts and RECV re-delivery, and what sessions need (core, hub, log). One per AppContext, shared
+ * by the WebSocket route and the TCP listener.
+ */
+import type { AppContext } from '../../context'
+import type { Core } from '../../core/core'
+import type { Logger } from '../../log'
+import type { Hub } from '../../realtime/hub'
+import { type WkSession, type WkTransport, WkSession as Session } from './session'
+
+const TICK_MS = 250
+
+export class WkProtoService {
+  readonly core: Core
+  readonly hub: Hub
+  readonly log: Logger
+  /** this node's id as the u64 CONNACK carries (v ≥ 4) */
+  readonly nodeIdNumber: bigint
+  private readonly byUid = new Map<string, Set<WkSession>>()
+  private readonly all = new Set<WkSession>()
+  private readonly ticker: ReturnType<typeof setInterval>
+
+  constructor(ctx: Pick<AppContext, 'core' | 'hub' | 'log' | 'nodeId'>) {
+    this.core = ctx.core
+    this.hub = ctx.hub
+    this.log = ctx.log
+    this.nodeIdNumber = BigInt(Bun.hash.crc32(ctx.nodeId) >>> 0)
+    this.ticker = setInterval(() => this.tick(), TICK_MS)
+    this.ticker.unref?.()
+  }
+
+  /** A new connection: the transport feeds it bytes/text and tells it when the socket closes. */
+  open(transport: WkTransport, fixedDialect?: 'binary'): WkSession {
+    const s = new Session(this, transport, fixedDialect)
+    this.all.add(s)
+    return s
+  }
+
+  /** Authenticated: findable for later device kicks. */
+  register(s: WkSession): void {
+    let set = this.byUid.get(s.uid)
+    if (!set) this.byUid.set(s.uid, (set = new Set()))
+    set.add(s)
+  }
+
+  forget(s: WkSession): void {
+    this.all.delete(s)
+    const set = this.byUid.get(s.uid)
+    if (set?.delete(s) && !set.size) this.byUid.delete(s.uid)
+  }
+
+  /**
+   * Srv's device rule, same uid and device flag: a master device ends every older connection
+   * (DISCONNECT 12 when it is another device, silently when the same device reconnects); a slave
+   * device ends only older connections of its own device id.
+   */
+  kickOlderDevices(newer: WkSession): void {
+    for (const old of [...(this.byUid.get(newer.uid) ?? [])]) {
+      if (old === newer || old.deviceFlag !== newer.deviceFlag) continue
+      const sameDevice = old.deviceId !== '' && old.deviceId === newer.deviceId
+      if (newer.deviceLevel === 1) old.kick(!sameDevice)
+      else if (sameDevice) old.kick(false)
+    }
+  }
+
+  /** live sessions (tests, metrics) */
+  get size(): number {
+    return this.all.size
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    for (const s of this.all) s.tick(now)
+  }
+
+  stop(): void {
+    clearInterval(this.ticker)
+    for (const s of [...this.all]) s.closeNow()
+  }
+}
+
+const services = new WeakMap<object, WkProtoService>()
+
+/** The node's service, created on first use and stopped with the node. */
+export function wkprotoService(ctx: AppContext): WkProtoService {
+  let s = services.get(ctx)
+  if (!s) {
+    const created = new WkProtoService(ctx)
+    services.set(ctx, created)
+    ctx.lifecycle.onStop('wkproto sessions', () => created.stop())
+    s = created
+  }
+  return s
+}
