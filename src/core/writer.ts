@@ -1,18 +1,19 @@
 /**
  * The group-commit writer: every message that takes a message_id goes through here.
  *
- * Sends queue for ≤ LINGER_MS (or while the previous batch commits), then ONE transaction per batch:
+ * Sends queue for ≤ LINGER_MS (or while the previous batch commits), then the whole batch is ONE
+ * SQL statement (see batchStatement: one round trip, one implicit transaction):
  *  1. `pg_advisory_xact_lock(WRITE_LOCK)` then `nextval(message_id_seq)` × n: batches from every node
  *     commit one at a time, so message_ids increase with commit order cluster-wide;
  *  2. idempotence: (channel, from_uid, client_msg_no) already stored → answer the first message
- *     (checked after the lock, so no concurrent batch can slip one in; duplicates inside the batch too);
+ *     (duplicates inside the batch are folded before, in memory);
  *  3. `UPDATE channels SET last_msg_seq = last_msg_seq + n … RETURNING` per channel → gapless seqs;
- *  4. one multi-row INSERT of the messages (+ command-queue rows, stream anchors, sender read marks);
+ *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors, sender read marks;
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
- * No SQL runs per message; a batch costs a fixed number of statements whatever its size.
+ * No SQL runs per message; a batch costs one statement whatever its size.
  */
 import { sql } from 'drizzle-orm'
-import type { Db, Tx } from '../db/client'
+import type { Db } from '../db/client'
 import type { Logger } from '../log'
 import { DomainError, notFound } from './errors'
 import type { CoreEvents } from './events'
@@ -88,6 +89,8 @@ export class GroupCommitWriter {
     this.running = true
     try {
       while (this.queue.length) {
+        // Let the senders just acknowledged queue their next message first: batches stay full.
+        await new Promise((r) => setImmediate(r))
         const batch = this.queue.splice(0, MAX_BATCH)
         await this.commitOrSplit(batch)
       }
@@ -128,88 +131,46 @@ export class GroupCommitWriter {
     // Idempotence, part 1: duplicates inside the batch answer what their first occurrence gets.
     const dupOf = new Map<number, number>()
     const firstByKey = new Map<string, number>()
-    const lookups: { i: number; c: string; t: number; f: string; n: string }[] = []
+    const rowsIn: Record<string, unknown>[] = []
     items.forEach((it, i) => {
-      if (it.kind === 'live') return
-      const k = `${channelKeyOf(it.channelId, it.channelType)}\u0000${it.fromUid}\u0000${it.clientMsgNo}`
-      const first = firstByKey.get(k)
-      if (first !== undefined) dupOf.set(i, first)
-      else {
+      if (it.kind !== 'live') {
+        const k = `${channelKeyOf(it.channelId, it.channelType)}\u0000${it.fromUid}\u0000${it.clientMsgNo}`
+        const first = firstByKey.get(k)
+        if (first !== undefined) {
+          dupOf.set(i, first)
+          return
+        }
         firstByKey.set(k, i)
-        if (it.clientSupplied) lookups.push({ i, c: it.channelId, t: it.channelType, f: it.fromUid, n: it.clientMsgNo })
       }
+      rowsIn.push({
+        i, k: KIND_CODE[it.kind], c: it.channelId, t: it.channelType, n: it.clientMsgNo, f: it.fromUid, cs: it.clientSupplied,
+        r: it.header.redDot, so: it.header.syncOnce, st: it.setting, ts: timestamp, us: firstUs + i,
+        p: it.kind === 'live' ? '' : Buffer.from(it.payload.buffer, it.payload.byteOffset, it.payload.byteLength).toString('base64'),
+        ty: it.type, s: it.status, sn: it.openStream, ex: it.expire, rc: it.kind === 'command' ? it.recipients : null,
+      })
     })
 
-    const outcome = await this.db.transaction(async (tx) => {
-      const ids = (await rows<{ id: number }>(
-        tx,
-        sql`select nextval('message_id_seq') as id from (select pg_advisory_xact_lock(${WRITE_LOCK})) l, generate_series(1, ${items.length})`,
-      )).map((r) => Number(r.id)).sort((a, b) => a - b)
+    const out = await rows<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(this.db, batchStatement(rowsIn))
 
-      const results: (Message | DomainError | undefined)[] = new Array(items.length)
-      const fresh: boolean[] = new Array(items.length).fill(false)
-      // Idempotence, part 2: against what is stored (after the lock: no concurrent batch can add one).
-      if (lookups.length) {
-        const found = await rows<MessageRow>(
-          tx,
-          sql`select ${sql.raw(MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', '))} from messages m
-              join jsonb_to_recordset(${JSON.stringify(lookups)}::jsonb) as k(c text, t smallint, f text, n text)
-              on m.channel_id = k.c and m.channel_type = k.t and m.from_uid = k.f and m.client_msg_no = k.n`,
-        )
-        const byKey = new Map(found.map((r) => [`${channelKeyOf(r.channel_id, Number(r.channel_type))}\u0000${r.from_uid}\u0000${r.client_msg_no}`, r]))
-        for (const l of lookups) {
-          const r = byKey.get(`${channelKeyOf(l.c, l.t)}\u0000${l.f}\u0000${l.n}`)
-          if (r) results[l.i] = toMessage(r)
-        }
-      }
-
-      // Seqs: one UPDATE … RETURNING for every channel with history messages in this batch.
-      const perChannel = new Map<string, { c: string; t: number; n: number; last_id: number; next: number }>()
-      items.forEach((it, i) => {
-        if (it.kind !== 'history' || dupOf.has(i) || results[i]) return
-        const k = channelKeyOf(it.channelId, it.channelType)
-        const g = perChannel.get(k) ?? { c: it.channelId, t: it.channelType, n: 0, last_id: 0, next: 0 }
-        g.n++
-        g.last_id = ids[i]!
-        perChannel.set(k, g)
-      })
-      if (perChannel.size) {
-        const bumped = await rows<{ channel_id: string; channel_type: number; last_msg_seq: number }>(
-          tx,
-          sql`update channels c set last_msg_seq = c.last_msg_seq + v.n, last_message_id = greatest(c.last_message_id, v.last_id)
-              from jsonb_to_recordset(${JSON.stringify([...perChannel.values()].map(({ c, t, n, last_id }) => ({ c, t, n, last_id })))}::jsonb)
-                as v(c text, t smallint, n bigint, last_id bigint)
-              where c.channel_id = v.c and c.channel_type = v.t and not c.is_delete
-              returning c.channel_id, c.channel_type, c.last_msg_seq`,
-        )
-        for (const b of bumped) {
-          const g = perChannel.get(channelKeyOf(b.channel_id, Number(b.channel_type)))!
-          g.next = Number(b.last_msg_seq) - g.n + 1
-        }
-      }
-
-      const inserts: Record<string, unknown>[] = []
-      const queueCounts = new Map<string, number>()
-      const readMarks = new Map<string, { u: string; c: string; t: number; s: number }>()
-      const streamsOpened: { s: string; id: number; c: string; t: number; f: string }[] = []
-      items.forEach((it, i) => {
-        if (dupOf.has(i) || results[i]) return
-        let seq = 0
-        if (it.kind === 'history') {
-          const g = perChannel.get(channelKeyOf(it.channelId, it.channelType))!
-          if (!g.next) {
-            results[i] = notFound(`channel ${it.channelId} (type ${it.channelType}) does not exist`)
-            return
-          }
-          seq = g.next++
-          if (it.fromUid) {
-            const k = `${it.fromUid}\u0000${channelKeyOf(it.channelId, it.channelType)}`
-            readMarks.set(k, { u: it.fromUid, c: it.channelId, t: it.channelType, s: seq })
-          }
-        }
-        const message: Message = {
-          messageId: ids[i]!,
-          messageSeq: seq,
+    // Answers for messages stored before (idempotent repeats): read back after the fact.
+    const stored = new Map<number, Message>()
+    const dupIds = out.filter((r) => r.dup).map((r) => Number(r.id))
+    if (dupIds.length) {
+      const found = await rows<MessageRow>(this.db, sql`select ${sql.raw(MESSAGE_COLUMNS)} from messages where message_id in (select jsonb_array_elements_text(${JSON.stringify(dupIds)}::jsonb)::bigint)`)
+      for (const r of found) stored.set(Number(r.message_id), toMessage(r))
+    }
+    const results: (Message | DomainError | undefined)[] = new Array(items.length).fill(undefined)
+    const fresh: boolean[] = new Array(items.length).fill(false)
+    for (const r of out) {
+      const i = Number(r.i)
+      const it = items[i]!
+      if (r.dup) results[i] = stored.get(Number(r.id))
+      else if (r.missing) results[i] = notFound(`channel ${it.channelId} (type ${it.channelType}) does not exist`)
+      else {
+        fresh[i] = true
+        results[i] = {
+          messageId: Number(r.id),
+          messageSeq: Number(r.seq),
           clientMsgNo: it.clientMsgNo,
           fromUid: it.fromUid,
           channelId: it.channelId,
@@ -224,83 +185,98 @@ export class GroupCommitWriter {
           streamNo: it.openStream,
           expire: it.expire,
         }
-        results[i] = message
-        fresh[i] = true
-        if (it.kind === 'live') return
-        inserts.push({
-          id: message.messageId, seq, c: it.channelId, t: it.channelType, n: it.clientMsgNo, f: it.fromUid,
-          r: it.header.redDot, so: it.header.syncOnce, st: it.setting, ts: timestamp, us: message.sendTimeUs,
-          p: Buffer.from(it.payload.buffer, it.payload.byteOffset, it.payload.byteLength).toString('base64'),
-          ty: it.type, s: it.status, sn: it.openStream, ex: it.expire,
-        })
-        if (it.kind === 'command') for (const u of it.recipients) queueCounts.set(u, (queueCounts.get(u) ?? 0) + 1)
-        if (it.openStream) streamsOpened.push({ s: it.openStream, id: message.messageId, c: it.channelId, t: it.channelType, f: it.fromUid })
-      })
-
-      if (inserts.length) {
-        await tx.execute(sql`insert into messages (${sql.raw(MESSAGE_COLUMNS)})
-          select id, seq, c, t, n, f, r, so, st, ts, us, decode(p, 'base64'), ty, s, sn, ex
-          from jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb)
-            as x(id bigint, seq bigint, c text, t smallint, n text, f text, r smallint, so smallint, st smallint,
-                 ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer)`)
       }
-      if (queueCounts.size) await this.enqueueCommands(tx, items, results, fresh, queueCounts)
-      if (streamsOpened.length) {
-        await tx.execute(sql`insert into streams (stream_no, message_id, channel_id, channel_type, from_uid)
-          select s, id, c, t, f from jsonb_to_recordset(${JSON.stringify(streamsOpened)}::jsonb) as x(s text, id bigint, c text, t smallint, f text)`)
-      }
-      if (readMarks.size) {
-        // Sending marks the channel read for the sender (one upsert per batch, not per message).
-        await tx.execute(sql`insert into conversations (uid, channel_id, channel_type, read_seq)
-          select u, c, t, s from jsonb_to_recordset(${JSON.stringify([...readMarks.values()])}::jsonb) as x(u text, c text, t smallint, s bigint)
-          on conflict (uid, channel_id, channel_type)
-          do update set read_seq = greatest(conversations.read_seq, excluded.read_seq), unread_base = 0`)
-      }
-      return { results, fresh }
-    })
+    }
 
     // After COMMIT: acknowledge, then tell the real-time layer — in message_id order.
-    // (a plain loop: `results` has holes where in-batch duplicates are, which forEach would skip)
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!
       const first = dupOf.get(i)
-      const answer = first !== undefined ? outcome.results[first] : outcome.results[i]
+      const answer = first !== undefined ? results[first] : results[i]
       if (answer === undefined) p.reject(new Error('message lost in batch'))
       else if (answer instanceof DomainError) p.reject(answer)
       else {
         p.resolve({ messageId: answer.messageId, messageSeq: answer.messageSeq, clientMsgNo: answer.clientMsgNo, message: answer })
-        if (outcome.fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
+        if (fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
       }
     }
   }
+}
 
-  /** Write diffusion for sync_once messages: per-uid gapless queue seqs from users.cmd_last_seq. */
-  private async enqueueCommands(
-    tx: Tx,
-    items: WriteItem[],
-    results: (Message | DomainError | undefined)[],
-    fresh: boolean[],
-    counts: Map<string, number>,
-  ): Promise<void> {
-    const bumped = await rows<{ uid: string; cmd_last_seq: number }>(
-      tx,
-      sql`insert into users (uid, cmd_last_seq)
-          select u, n from jsonb_to_recordset(${JSON.stringify([...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([u, n]) => ({ u, n })))}::jsonb) as v(u text, n bigint)
-          on conflict (uid) do update set cmd_last_seq = users.cmd_last_seq + excluded.cmd_last_seq
-          returning uid, cmd_last_seq`,
-    )
-    const next = new Map(bumped.map((b) => [b.uid, Number(b.cmd_last_seq) - counts.get(b.uid)! + 1]))
-    const queued: { u: string; s: number; id: number }[] = []
-    items.forEach((it, i) => {
-      if (it.kind !== 'command' || !fresh[i]) return
-      const m = results[i] as Message
-      for (const u of it.recipients) {
-        const s = next.get(u)!
-        next.set(u, s + 1)
-        queued.push({ u, s, id: m.messageId })
-      }
-    })
-    await tx.execute(sql`insert into command_queue (uid, seq, message_id)
-      select u, s, id from jsonb_to_recordset(${JSON.stringify(queued)}::jsonb) as x(u text, s bigint, id bigint)`)
-  }
+const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', command: 'c', live: 'l' }
+
+/**
+ * The whole batch as ONE statement (so one round trip and an implicit transaction):
+ *   lk      the cluster-wide write lock (held to the implicit COMMIT);
+ *   ids     one nextval per item, taken after the lock (nextval is evaluated on rows joined with lk);
+ *   dup     items whose (channel, from_uid, client_msg_no) is already stored;
+ *   bump    one UPDATE … RETURNING per channel with history items → their gapless seqs;
+ *   ins     the messages (live ones are not stored); streams for stream anchors;
+ *   ub/qi   command-queue seqs per recipient (users.cmd_last_seq) and the queue rows;
+ *   rm      the sender's read mark (sending marks the channel read);
+ * and returns, per item, its id and seq (or dup / missing channel).
+ * The statement snapshot predates the lock, so a duplicate committed by ANOTHER node in that
+ * instant is caught by the unique index instead: the batch fails and is retried item by item.
+ * The UPDATE itself always sees the newest channel row (READ COMMITTED re-checks locked rows).
+ */
+function batchStatement(items: Record<string, unknown>[]) {
+  return sql`
+with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l),
+ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, ${items.length})),
+idr as (select id, row_number() over (order by id) as rn from ids),
+xr as (
+  select x.*, row_number() over (order by x.i) as rn
+  from jsonb_to_recordset(${JSON.stringify(items)}::jsonb) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
+    r smallint, so smallint, st smallint, ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer, rc jsonb)
+),
+x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
+dup as materialized (
+  select x.i, m.message_id from x
+  join messages m on m.channel_id = x.c and m.channel_type = x.t and m.from_uid = x.f and m.client_msg_no = x.n
+  where x.cs and x.k <> 'l'
+),
+fresh as materialized (select x.* from x where not exists (select 1 from dup where dup.i = x.i)),
+cnt as (select c, t, count(*) as n, max(id) as last_id from fresh where k = 'h' group by c, t),
+bump as (
+  update channels ch set last_msg_seq = ch.last_msg_seq + cnt.n, last_message_id = greatest(ch.last_message_id, cnt.last_id)
+  from cnt where ch.channel_id = cnt.c and ch.channel_type = cnt.t and not ch.is_delete
+  returning ch.channel_id, ch.channel_type, ch.last_msg_seq, cnt.n
+),
+num as materialized (
+  select f.*,
+    case when f.k = 'h' then coalesce(b.last_msg_seq - b.n + row_number() over (partition by f.c, f.t, f.k order by f.id), 0) else 0 end as seq,
+    (f.k = 'h' and b.channel_id is null) as missing
+  from fresh f left join bump b on f.k = 'h' and b.channel_id = f.c and b.channel_type = f.t
+),
+ins as (
+  insert into messages (${sql.raw(MESSAGE_COLUMNS)})
+  select id, seq, c, t, n, f, r, so, st, ts, us, decode(p, 'base64'), ty, s, sn, ex from num where k <> 'l' and not missing
+),
+st as (
+  insert into streams (stream_no, message_id, channel_id, channel_type, from_uid)
+  select sn, id, c, t, f from num where sn is not null and not missing
+),
+qr as (
+  select u.value as u, num.id, row_number() over (partition by u.value order by num.id) as rn
+  from num cross join lateral jsonb_array_elements_text(num.rc) as u(value) where num.k = 'c'
+),
+qc as (select u, count(*) as n from qr group by u),
+ub as (
+  insert into users (uid, cmd_last_seq) select u, n from qc
+  on conflict (uid) do update set cmd_last_seq = users.cmd_last_seq + excluded.cmd_last_seq
+  returning uid, cmd_last_seq
+),
+qi as (
+  insert into command_queue (uid, seq, message_id)
+  select qr.u, ub.cmd_last_seq - qc.n + qr.rn, qr.id from qr join qc on qc.u = qr.u join ub on ub.uid = qr.u
+),
+rm as (
+  insert into conversations (uid, channel_id, channel_type, read_seq)
+  select f, c, t, max(seq) from num where k = 'h' and f <> '' and not missing group by f, c, t
+  on conflict (uid, channel_id, channel_type)
+  do update set read_seq = greatest(conversations.read_seq, excluded.read_seq), unread_base = 0
+)
+select i, id, seq, missing, false as dup from num
+union all
+select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
 }

@@ -4,8 +4,8 @@ import { startTestServer, type TestServer } from '../helpers/server'
 let server: TestServer
 beforeAll(async () => {
   server = await startTestServer()
-})
-afterAll(() => server.stop())
+}, 60_000)
+afterAll(() => server.stop(), 30_000)
 
 test('core smoke: group send, person send, seqs', async () => {
   const core = server.ctx.core

@@ -12,8 +12,8 @@ beforeAll(async () => {
   api = apiClient(server.url)
   server.ctx.core.events.on((e) => events.push(e))
   await api.post('/channel', { channel_id: 'cg', channel_type: 2, subscribers: ['c1', 'c2', 'c3'] })
-})
-afterAll(() => server.stop())
+}, 60_000)
+afterAll(() => server.stop(), 30_000)
 
 describe('command queue', () => {
   test('per-uid gapless seqs, oldest first, limit, ack drops ≤ seq, idempotent', async () => {

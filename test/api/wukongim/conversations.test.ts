@@ -10,8 +10,8 @@ let api: ReturnType<typeof apiClient>
 beforeAll(async () => {
   server = await startTestServer()
   api = apiClient(server.url)
-})
-afterAll(() => server.stop())
+}, 60_000)
+afterAll(() => server.stop(), 30_000)
 
 const send = (from_uid: string, channel_id: string, extra: Record<string, unknown> = {}, channel_type = 2) =>
   api.post('/message/send', { from_uid, channel_id, channel_type, payload: b64(`${from_uid}:${Math.random()}`), ...extra })
@@ -21,7 +21,7 @@ const conv = async (uid: string, channel_id: string) => (await convs(uid)).find(
 describe('unread', () => {
   beforeAll(async () => {
     await api.post('/channel', { channel_id: 'g', channel_type: 2, subscribers: ['a', 'b', 'c'] })
-  })
+  }, 60_000)
   test('counts others’ messages only; sending marks the channel read for the sender', async () => {
     await send('a', 'g')
     await send('a', 'g')

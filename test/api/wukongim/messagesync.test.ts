@@ -18,8 +18,8 @@ beforeAll(async () => {
       range(1, 50).map(() => api.post('/message/send', { from_uid: 'u1', channel_id: 'hist', channel_type: 2, payload: b64('m') })),
     )
   }
-})
-afterAll(() => server.stop())
+}, 60_000)
+afterAll(() => server.stop(), 30_000)
 
 const sync = (body: Record<string, unknown>) => api.post('/channel/messagesync', { login_uid: 'u2', channel_id: 'hist', channel_type: 2, ...body })
 

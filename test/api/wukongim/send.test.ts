@@ -15,8 +15,8 @@ beforeAll(async () => {
   server = await startTestServer({ maxPayloadBytes: 4096 })
   api = apiClient(server.url)
   server.ctx.core.events.on((e) => events.push(e))
-})
-afterAll(() => server.stop())
+}, 60_000)
+afterAll(() => server.stop(), 30_000)
 
 const send = (body: Record<string, unknown>) => api.post('/message/send', { payload: b64('x'), ...body })
 const history = async (channel_id: string, login_uid = '', channel_type = 2) =>
@@ -81,7 +81,7 @@ describe('idempotence', () => {
 describe('headers and scopes', () => {
   beforeAll(async () => {
     await api.post('/channel', { channel_id: 'hdr', channel_type: 2, subscribers: ['h1', 'h2', 'h3'] })
-  })
+  }, 60_000)
   test('no_persist=1: delivered live, not stored, seq 0, still a message_id', async () => {
     const before = await dbSnapshot(server)
     events.length = 0
@@ -149,7 +149,7 @@ describe('person channels', () => {
 describe('group rules', () => {
   beforeAll(async () => {
     await api.post('/channel', { channel_id: 'rules', channel_type: 2, subscribers: ['r1', 'r2', 'r3'] })
-  })
+  }, 60_000)
   test('non-members get 403; the system ("") may always send', async () => {
     const r = await send({ from_uid: 'outsider', channel_id: 'rules', channel_type: 2 })
     expect(r).toEqual({ status: 403, body: { status: 403, msg: expect.stringContaining('outsider') } })

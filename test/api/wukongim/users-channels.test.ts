@@ -12,8 +12,8 @@ beforeAll(async () => {
   server = await startTestServer()
   api = apiClient(server.url)
   server.ctx.core.events.on((e) => events.push(e))
-})
-afterAll(() => server.stop())
+}, 60_000)
+afterAll(() => server.stop(), 30_000)
 
 describe('users', () => {
   test('/user/token stores the token; a master login kicks that flag’s devices', async () => {
