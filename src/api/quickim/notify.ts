@@ -57,7 +57,7 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
             deviceFlag: QUICKIM_DEVICE_FLAG,
             auth: 'im_token',
             replaceKey: replaceKeyOf(claims),
-            topic: { socket: socket as never, format },
+            topic: { socket, format },
             close: (reason) => {
               if (reason === 'slow_consumer') socket.terminate()
               else socket.close(reason === 'replaced' ? 4001 : reason === 'kicked' ? 4003 : 1001, reason)
@@ -91,9 +91,6 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
     server?.timeout(request, 0)
     const uid = claims.session
     let pending: Message[] | undefined = replayFrom !== undefined ? [] : undefined
-    const write = (m: Message, frame: string | Buffer) => {
-      if (!stream.write(frame)) return
-    }
     const conn: HubConnection = {
       id: connectionId('sse'),
       uid,
@@ -104,7 +101,7 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
       deliver(d: Delivery) {
         if (d.type !== 'message') return
         if (pending) pending.push(d.message)
-        else write(d.message, d.frame(QIM_SSE, viewerOf(d.message, uid)))
+        else stream.write(d.frame(QIM_SSE, viewerOf(d.message, uid)))
       },
       close: (reason) => {
         if (reason === 'replaced') stream.end('event: kickout\ndata: {"reason":"replaced"}\n\n')
@@ -127,7 +124,10 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
 
   /** Sends history after `from`, then what arrived live meanwhile (without repeats), then goes live. */
   async function replay(conn: HubConnection, stream: SseStream, from: number, takeLive: () => Message[]) {
-    const encode = (m: Message) => `id: ${quickImMessage(m, conn.uid).MsgId}\nevent: message\ndata: ${JSON.stringify(quickImMessage(m, conn.uid))}\n\n`
+    const encode = (m: Message) => {
+      const view = quickImMessage(m, conn.uid)
+      return `id: ${view.MsgId}\nevent: message\ndata: ${JSON.stringify(view)}\n\n`
+    }
     let last = from
     try {
       const keys = await core.channels.channelsOf(conn.uid)
