@@ -1,0 +1,131 @@
+/**
+ * The JSON-RPC variant on /ws (first text frame `{`): connect, send → result after commit, recv
+ * notifications (unencrypted), recvack, ping, refusals; and delivery across transports: a JSON-RPC
+ * or binary WKProto send reaches quick-im /notify clients.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startTestServer, type TestServer } from '../helpers/server'
+import { eventually } from '../helpers/wait'
+import { api, WkClient } from './helpers/wk-client'
+
+let server: TestServer
+const sockets: WebSocket[] = []
+
+class RpcClient {
+  readonly frames: any[] = []
+  closed = false
+  private constructor(readonly ws: WebSocket) {
+    ws.onmessage = (e) => {
+      expect(typeof e.data).toBe('string') // replies are text frames
+      this.frames.push(JSON.parse(e.data as string))
+    }
+    ws.onclose = () => {
+      this.closed = true
+    }
+  }
+  static async open(): Promise<RpcClient> {
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/ws')
+    sockets.push(ws)
+    await new Promise((r) => (ws.onopen = r))
+    return new RpcClient(ws)
+  }
+  call(method: string, params: unknown, id?: string) {
+    this.ws.send(JSON.stringify({ jsonrpc: '2.0', method, params, ...(id ? { id } : {}) }))
+  }
+  async result(id: string) {
+    return eventually(() => this.frames.find((f) => f.id === id))
+  }
+  recvs() {
+    return this.frames.filter((f) => f.method === 'recv')
+  }
+}
+
+async function rpcLogin(uid: string): Promise<RpcClient> {
+  await api(server.url, '/user/token', { uid, token: 'jt-' + uid, device_flag: 0, device_level: 0 })
+  const c = await RpcClient.open()
+  c.call('connect', { uid, token: 'jt-' + uid, deviceFlag: 0, deviceId: 'dev-' + uid }, 'c1')
+  expect((await c.result('c1')).result).toMatchObject({ reasonCode: 1, serverKey: '', salt: '' })
+  return c
+}
+
+beforeAll(async () => {
+  server = await startTestServer()
+  await api(server.url, '/channel', { channel_id: 'rg', channel_type: 2, subscribers: ['ra', 'rb', 'qa'] })
+})
+
+afterAll(async () => {
+  for (const s of sockets) s.close()
+  await server.stop()
+})
+
+describe('JSON-RPC', () => {
+  test('connect with a wrong token → reasonCode 2 and the socket closes', async () => {
+    await api(server.url, '/user/token', { uid: 'rz', token: 'good', device_flag: 0, device_level: 0 })
+    const c = await RpcClient.open()
+    c.call('connect', { uid: 'rz', token: 'bad', deviceFlag: 0 }, 'x')
+    expect((await c.result('x')).result.reasonCode).toBe(2)
+    await eventually(() => c.closed)
+  })
+
+  test('send → result after commit; members get a recv notification with the plain payload; recvack; ping', async () => {
+    const a = await rpcLogin('ra')
+    const b = await rpcLogin('rb')
+    a.call('send', { channelId: 'rg', channelType: 2, payload: { type: 1, content: 'rpc hello' }, clientMsgNo: 'rpc-1' }, 's1')
+    const sent = (await a.result('s1')).result
+    expect(sent.reasonCode).toBe(1)
+    expect(sent.messageId).toMatch(/^\d+$/)
+    const recv = await eventually(() => b.recvs().find((r) => r.params.clientMsgNo === 'rpc-1'))
+    expect(recv.params).toMatchObject({ messageId: sent.messageId, messageSeq: sent.messageSeq, channelId: 'rg', channelType: 2, fromUid: 'ra', payload: { type: 1, content: 'rpc hello' }, msgKey: '' })
+    b.call('recvack', { messageId: recv.params.messageId, messageSeq: recv.params.messageSeq })
+    // base64 payloads are accepted too
+    a.call('send', { channelId: 'rb', channelType: 1, payload: Buffer.from('{"type":1,"content":"dm"}').toString('base64') }, 's2')
+    expect((await a.result('s2')).result.reasonCode).toBe(1)
+    const dm = await eventually(() => b.recvs().find((r) => r.params.payload?.content === 'dm'))
+    expect(dm.params.channelId).toBe('ra')
+    b.call('ping', {}, 'p1')
+    expect(await b.result('p1')).toEqual({ jsonrpc: '2.0', id: 'p1' })
+    expect(a.recvs()).toHaveLength(0)
+  })
+
+  test('bad requests after connect get errors and the socket stays open; before connect they close it', async () => {
+    const a = await rpcLogin('ra')
+    a.ws.send('{not json')
+    await eventually(() => a.frames.some((f) => f.error?.code === -32700))
+    a.call('send', { channelType: 2, payload: {} }, 'e1')
+    expect((await a.result('e1')).error.message).toContain('channelId')
+    a.call('subscribe', {}, 'e2')
+    expect((await a.result('e2')).error.code).toBe(-32601)
+    a.call('send', { channelId: 'nope', channelType: 2, payload: { type: 1 } }, 'e3')
+    expect((await a.result('e3')).result.reasonCode).toBe(5)
+    expect(a.closed).toBe(false)
+    const fresh = await RpcClient.open()
+    fresh.ws.send('{"method":"send","id":"1","params":{}}')
+    await eventually(() => fresh.closed)
+  })
+})
+
+describe('across transports', () => {
+  test('WKProto (binary and JSON-RPC) sends reach a quick-im /notify WebSocket', async () => {
+    const tok = await api(server.url, '/inner/get_token', { session: 'qa', platform: 1 })
+    expect(tok.body.code).toBe(0)
+    const notify = new WebSocket(server.url.replace(/^http/, 'ws') + `/notify?token=${encodeURIComponent(tok.body.data)}&protoc=ws`)
+    sockets.push(notify)
+    const got: any[] = []
+    notify.onmessage = (e) => got.push(JSON.parse(e.data as string))
+    await new Promise((r) => (notify.onopen = r))
+    await Bun.sleep(100) // the hub subscribes the connection to its channels
+
+    const a = await rpcLogin('ra')
+    a.call('send', { channelId: 'rg', channelType: 2, payload: { type: 1, content: 'to notify' } }, 'n1')
+    expect((await a.result('n1')).result.reasonCode).toBe(1)
+    await eventually(() => got.find((m) => m.ConversationID === 'rg' && m.FromSession === 'ra' && m.Content.includes('to notify')))
+
+    await api(server.url, '/user/token', { uid: 'rb', token: 'bin-rb', device_flag: 1, device_level: 0 })
+    const bin = await WkClient.ws(server.url)
+    expect((await bin.connect({ uid: 'rb', token: 'bin-rb' })).reasonCode).toBe(1)
+    const seq = bin.sendMessage('rg', 2, 'binary to notify')
+    expect((await bin.sendack(seq)).reasonCode).toBe(1)
+    await eventually(() => got.find((m) => m.FromSession === 'rb' && m.Content.includes('binary to notify')))
+    bin.close()
+  })
+})
