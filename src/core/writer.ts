@@ -101,21 +101,28 @@ export class GroupCommitWriter {
     }
   }
 
-  /** A failing batch is retried item by item, so one bad message cannot fail its neighbours. Safe: retries are idempotent. */
+  /**
+   * A failing batch is retried item by item, so one bad message cannot fail its neighbours. Safe:
+   * retries are idempotent. A unique violation means another node stored the same
+   * (channel, from_uid, client_msg_no) after this statement's snapshot: the retry sees it and answers it.
+   */
   private async commitOrSplit(batch: Pending[]): Promise<void> {
     try {
       await this.commit(batch)
+      return
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err)
-        return
-      }
-      this.log.warn('batch commit failed, retrying one by one', { size: batch.length, error: err instanceof Error ? err.message : String(err) })
-      for (const p of batch) {
+      if (batch.length > 1) this.log.warn('batch commit failed, retrying one by one', { size: batch.length, error: err instanceof Error ? err.message : String(err) })
+      else if (!isUniqueViolation(err)) return batch[0]!.reject(err)
+    }
+    for (const p of batch) {
+      for (let attempt = 1; ; attempt++) {
         try {
           await this.commit([p])
+          break
         } catch (e) {
+          if (attempt < 3 && isUniqueViolation(e)) continue
           p.reject(e)
+          break
         }
       }
     }
@@ -201,6 +208,12 @@ export class GroupCommitWriter {
       }
     }
   }
+}
+
+/** Postgres 23505 on either driver (Drizzle wraps the driver's error as `cause`). */
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined
+  return e?.code === '23505' || e?.cause?.code === '23505'
 }
 
 const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', command: 'c', live: 'l' }
