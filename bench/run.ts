@@ -4,7 +4,7 @@
  * prints a table per scenario, writes bench/results/<scenario>.json and bench/results/index.html.
  * Method and latest figures: docs/performance.md.
  */
-import { machine, type ScenarioResult, tableLines, writeResult } from './lib/report'
+import { machine, type ScenarioResult, tableLines, updateDoc, writeResult } from './lib/report'
 import { errorText, type Scenario } from './lib/scenario'
 import { connectionsScenario } from './scenarios/connections'
 import { fanoutScenario } from './scenarios/fanout'
@@ -59,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(tableLines(result).join('\n'))
     writeResult(result)
   }
+  if (!quick && updateDoc()) console.log('\ndocs/performance.md: table updated')
   console.log(`\nresults: bench/results/*.json, bench/results/index.html (${Math.round((Date.now() - started) / 1000)} s)`)
   return failed ? 1 : 0
 }

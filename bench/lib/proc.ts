@@ -152,7 +152,16 @@ export function cpuSplit(pid: number): { user: number; sys: number } {
   }
 }
 
-/** CPU seconds of every postgres process (the shared local server). */
+/**
+ * The database the bench is using right now: Postgres CPU then counts only its backends plus the
+ * server's background processes (WAL writer, checkpointer…), not other people's sessions.
+ */
+let benchDb: string | null = null
+export function setBenchDatabase(name: string | null) {
+  benchDb = name
+}
+
+/** CPU seconds of the postgres processes that work for the bench (see setBenchDatabase). */
 export function postgresCpuSeconds(): number {
   let total = 0
   for (const d of readdirSync('/proc')) {
@@ -160,6 +169,9 @@ export function postgresCpuSeconds(): number {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
       if (!stat.includes('(postgres)')) continue
+      const title = readFileSync(`/proc/${d}/cmdline`, 'utf8')
+      const isSession = title.includes('(') || title.includes('[local]')
+      if (isSession && (!benchDb || !title.includes(` ${benchDb} `))) continue
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
     } catch {}

@@ -28,6 +28,8 @@ export interface ProfileSummary {
   busyPct: number
   areas: { area: string; pct: number }[]
   functions: { fn: string; pct: number }[]
+  /** inclusive share of BunIM's own functions (src/): where the time goes by code path */
+  ownInclusive: { fn: string; pct: number }[]
 }
 
 export function area(url: string): string {
@@ -75,6 +77,19 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     const f = `${name || '(anonymous)'} ${n.callFrame.url ? n.callFrame.url.replace(/^.*\/(node_modules|src)\//, '$1/') + ':' + (n.callFrame.lineNumber + 1) : ''}`.trim()
     fns.set(f, (fns.get(f) ?? 0) + h)
   }
+  // Inclusive counts of src/ functions: each sample counts once per distinct src frame on its stack.
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const label = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/src\//, 'src/')}:${n.callFrame.lineNumber + 1}`
+  const own = new Map<string, number>()
+  for (const [id, h] of hits) {
+    const seen = new Set<string>()
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur)
+      if (n && n.callFrame.url.includes('/src/') && !n.callFrame.url.includes('node_modules')) seen.add(label(n))
+    }
+    for (const l of seen) own.set(l, (own.get(l) ?? 0) + h)
+  }
   const busy = total - idle || 1
   const pct = (x: number) => Math.round((x / busy) * 1000) / 10
   const sortTop = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top)
@@ -85,6 +100,7 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     busyPct: Math.round(((total - idle) / (total || 1)) * 1000) / 10,
     areas: sortTop(areas).map(([area, v]) => ({ area, pct: pct(v) })),
     functions: sortTop(fns).map(([fn, v]) => ({ fn, pct: pct(v) })),
+    ownInclusive: sortTop(own).map(([fn, v]) => ({ fn, pct: pct(v) })),
   }
 }
 
@@ -104,5 +120,7 @@ export function profileLines(s: ProfileSummary): string[] {
     ...s.areas.map((a) => `    ${String(a.pct).padStart(5)}%  ${a.area}`),
     '  top functions (self time):',
     ...s.functions.map((f) => `    ${String(f.pct).padStart(5)}%  ${f.fn}`),
+    '  BunIM code paths (inclusive):',
+    ...s.ownInclusive.map((f) => `    ${String(f.pct).padStart(5)}%  ${f.fn}`),
   ]
 }

@@ -132,3 +132,27 @@ export function writeHtml() {
 <body><h1>BunIM benchmarks</h1><p>Server pinned to CPU 0, load generator to CPU 1; every baseline measured in the same run. See docs/performance.md for the method.</p>${sections.join('\n')}</body></html>\n`
   writeFileSync(join(RESULTS_DIR, 'index.html'), html)
 }
+
+const DOC = join(ROOT, 'docs/performance.md')
+const START = '<!-- bench:table:start -->'
+const END = '<!-- bench:table:end -->'
+
+/** Rewrites the generated table section of docs/performance.md from the non-quick results on disk. */
+export function updateDoc(): boolean {
+  if (!existsSync(DOC)) return false
+  const doc = readFileSync(DOC, 'utf8')
+  const a = doc.indexOf(START)
+  const b = doc.indexOf(END)
+  if (a < 0 || b < a) return false
+  const parts: string[] = []
+  for (const f of readdirSync(RESULTS_DIR).sort()) {
+    if (!f.endsWith('.json')) continue
+    const r = JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as ScenarioResult
+    if (r.quick) continue
+    const other = (r.details as { maxOtherCpuPct?: number }).maxOtherCpuPct
+    parts.push(`**${r.scenario}** — ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpus} × ${r.machine.cpuModel}, Bun ${r.machine.bun}${other ? `; other processes used up to ${other}% of a core meanwhile` : ''}`, '', '```', ...tableLines(r), '```', '')
+  }
+  const body = parts.length ? parts.join('\n') : '(no full run yet)'
+  writeFileSync(DOC, doc.slice(0, a + START.length) + '\n' + body + '\n' + doc.slice(b))
+  return true
+}
