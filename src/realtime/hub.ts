@@ -115,11 +115,12 @@ export class Hub {
     if (entry && (typeof conn === 'string' || entry.conn === conn)) this.remove(entry)
   }
 
-  /** Live connections of these uids on this node. */
+  /** Live connections of these uids on this node, listed once their subscriptions are in place. */
   online(uids: string[]): OnlineConnection[] {
     const out: OnlineConnection[] = []
     for (const uid of uids) {
       for (const e of this.byUid.get(uid) ?? []) {
+        if (e.removedWhileLoading) continue
         out.push({ uid, deviceFlag: e.conn.deviceFlag, transport: e.conn.transport, connectionId: e.conn.id })
       }
     }
