@@ -77,6 +77,12 @@ describe('conversations', () => {
   })
 })
 
+test('every quick-im route is in the OpenAPI document', async () => {
+  const doc = (await (await fetch(`${server.url}/swagger/json`)).json()) as { paths: Record<string, unknown> }
+  for (const path of ['/notify', '/send_msg', '/create_conversation', '/get_conversation_msg_by_range', '/inner/get_token', '/inner/set_archive_conversations'])
+    expect(Object.keys(doc.paths)).toContain(path)
+})
+
 describe('error codes', () => {
   test('10001 invalid parameter names the field; nothing changes', async () => {
     const id = await q.conversation(['alice'])
