@@ -5,7 +5,7 @@
  * the same database, and a bare Bun.serve answering the same requests from memory.
  */
 import { join } from 'node:path'
-import { createGroup, NotAvailable, pool, sendMessage, b64 } from '../lib/api'
+import { b64, createGroup, NotAvailable, pool, postJson, sendMessage } from '../lib/api'
 import { runLoad } from '../lib/load'
 import { dbStats, statsPer } from '../lib/pg'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
@@ -17,6 +17,9 @@ import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
 const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
 const PG_INSERT = join(ROOT, 'bench/load/pg-insert.ts')
+const WK_SEND = join(ROOT, 'bench/load/wkproto-send.ts')
+/** WKProto SENDs in flight per connection (the SDKs pipeline; HTTP senders have 1) */
+const WK_WINDOW = 4
 const SENDERS = 64
 const CHANNELS = 100
 const MEMBERS = 4
@@ -52,6 +55,21 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
   if (perSend) Object.assign(run, { dbPerSend: perSend })
   Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok) })
   opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${perSend ? `, per send: ${perSend.xact_commit} commits, ${perSend.tup_inserted} rows inserted, ${perSend.tup_updated} updated` : ''}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
+  return run
+}
+
+/** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
+async function wkSend(t: RunningTarget, opts: ScenarioOptions) {
+  const probe = await fetch(t.url + '/ws')
+  if (probe.status === 404) throw new NotAvailable('/ws (WKProto) not available yet')
+  const senders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
+  await pool(senders, 16, async (s) => {
+    const r = await postJson(t.url, '/user/token', { uid: s.uid, token: s.token, device_flag: 1, device_level: 0 })
+    if (r.status !== 200) throw new Error(`/user/token: HTTP ${r.status} ${r.text.slice(0, 200)}`)
+  })
+  const run = await runLoad<HttpLoadResult>(WK_SEND, { url: t.url, senders, window: WK_WINDOW, contentBytes: PAYLOAD, ...windows(opts.quick) }, { timeoutMs: 60_000, watch: { server: t.pid } })
+  Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok) })
+  opts.log(`  ${t.name} WKProto /ws, ${SENDERS} connections × ${WK_WINDOW} in flight: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, cpu ${JSON.stringify(run.cpu)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
   return run
 }
 
@@ -94,6 +112,16 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
         if (!(e instanceof NotAvailable)) throw e
         notAvailable.push(`${e.message} (BunIM on ${storage})`)
       }
+      if (storage === 'postgres') {
+        try {
+          const wk = await wkSend(t, opts)
+          details.wkproto = wk
+          rate.wk = wk.result.rate
+        } catch (e) {
+          if (!(e instanceof NotAvailable)) throw e
+          notAvailable.push(`${e.message} (WKProto send)`)
+        }
+      }
       if (storage === 'postgres' && t.databaseUrl) {
         // Same database, same table, after BunIM's own runs.
         opts.log('send: raw 100-row INSERT baseline (postgres.js)')
@@ -122,6 +150,7 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
   const rows: Row[] = [
     { metric: 'no_persist sends/s (Postgres)', value: r('postgres_np'), unit: 'msg/s', baseline: { name: 'bare Bun.serve', value: r('bare') }, ratio: ratio(r('postgres_np'), r('bare')), target: '≥ 0.8× bare', pass: gate(ratio(r('postgres_np'), r('bare')), 0.8) },
     { metric: 'persisted sends/s (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('postgres_np') }, ratio: ratio(r('postgres_p'), r('postgres_np')), target: '≥ 0.7× no_persist', pass: gate(ratio(r('postgres_p'), r('postgres_np')), 0.7) },
+    { metric: `WKProto persisted sends/s (/ws, ${WK_WINDOW} in flight per connection)`, value: r('wk'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('wk'), r('raw')), target: '≥ 0.3× raw INSERT', pass: gate(ratio(r('wk'), r('raw')), 0.3) },
     { metric: 'persisted sends/s vs raw INSERT (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('postgres_p'), r('raw')) },
     { metric: 'server CPU per no_persist send (Postgres)', value: r('postgres_npCpu'), unit: 'µs', baseline: { name: 'bare Bun.serve', value: r('bareCpu') }, ratio: ratio(r('postgres_npCpu'), r('bareCpu')), higherIsBetter: false, note: 'CPU time per op: robust when other processes share the machine' },
     { metric: 'server CPU per persisted send (Postgres)', value: r('postgres_pCpu'), unit: 'µs', baseline: { name: 'no_persist', value: r('postgres_npCpu') }, ratio: ratio(r('postgres_pCpu'), r('postgres_npCpu')), higherIsBetter: false },
