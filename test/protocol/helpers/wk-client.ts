@@ -20,6 +20,8 @@ export interface ConnectOptions {
 
 export class WkClient {
   readonly received: Packet[] = []
+  /** set to watch packets as they arrive instead of keeping them (load measurements) */
+  onPacket: ((p: Packet) => void) | undefined
   closed = false
   keys: SessionKeys | undefined
   private splitter = new FrameSplitter()
@@ -31,12 +33,25 @@ export class WkClient {
 
   static async tcp(port: number): Promise<WkClient> {
     let client!: WkClient
-    let sock!: Socket<undefined>
-    sock = await Bun.connect({
+    // socket.write() may take only part of a buffer: queue the rest until drain.
+    const queue: Uint8Array[] = []
+    const flush = (s: Socket<undefined>) => {
+      while (queue.length) {
+        const head = queue[0]!
+        const n = s.write(head)
+        if (n < head.length) {
+          queue[0] = head.subarray(Math.max(n, 0))
+          return
+        }
+        queue.shift()
+      }
+    }
+    const sock = await Bun.connect({
       hostname: '127.0.0.1',
       port,
       socket: {
         data: (_s, chunk) => client.onBytes(chunk),
+        drain: (s) => flush(s),
         close: () => {
           client.closed = true
         },
@@ -46,7 +61,10 @@ export class WkClient {
       },
     })
     client = new WkClient(
-      (b) => sock.write(b),
+      (b) => {
+        queue.push(Uint8Array.from(b))
+        if (queue.length === 1) flush(sock)
+      },
       () => sock.end(),
     )
     return client
@@ -75,7 +93,8 @@ export class WkClient {
     for (const f of r.frames) {
       const d = decodePacket(f, this.version)
       if (!d.ok) throw new Error('client could not decode: ' + d.error)
-      this.received.push(d.packet)
+      if (this.onPacket) this.onPacket(d.packet)
+      else this.received.push(d.packet)
     }
   }
 
