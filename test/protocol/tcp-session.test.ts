@@ -137,6 +137,20 @@ describe('SEND and RECV', () => {
     expect(recv.messageId).toBe(BigInt(r.body.message_id))
   })
 
+  test('stream chunks (HTTP /stream/open + /message/send stream_no) arrive as RECV with the SDK stream block at v2', async () => {
+    const bob = await login('bob')
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64')
+    const open = await api(server.url, '/stream/open', { header: { red_dot: 1 }, client_msg_no: 'st-1', from_uid: 'carol', channel_id: 'g1', channel_type: 2, payload: b64({ type: 1, content: 'anchor' }) })
+    expect(open.status).toBe(200)
+    const anchor = await bob.recvWith('anchor')
+    const chunk = await api(server.url, '/message/send', { header: { red_dot: 1 }, from_uid: 'carol', channel_id: 'g1', channel_type: 2, stream_no: open.body.stream_no, payload: b64({ type: 1, content: 'chunk 1' }) })
+    expect(chunk.status).toBe(200)
+    const r = await bob.recvWith('chunk 1')
+    expect(r.messageId).toBe(anchor.messageId)
+    expect(r.stream).toMatchObject({ layout: 'sdk', streamNo: open.body.stream_no, streamFlag: 1 })
+    expect(r.setting & 0x04).toBe(0x04)
+  })
+
   test('a resend with the same clientMsgNo is acked with the first message and stored once', async () => {
     const alice = await login('alice')
     const s1 = alice.sendMessage('g1', 2, 'once', { clientMsgNo: 'dedupe-1' })
@@ -149,7 +163,7 @@ describe('SEND and RECV', () => {
     expect((await alice.sendack(s3)).messageId).toBe(a1.messageId)
   })
 
-  test('refusals: bad msgKey → 9, not a member → 3, unknown group → 5, blacklisted → 4', async () => {
+  test('refusals: bad msgKey → 9, not a member → 3, unknown group → 5, blacklisted → 4, not whitelisted → 13, banned → 25, disbanded → 24', async () => {
     const dave = await login('dave2')
     const bad = dave.sendMessage('g1', 2, 'x', { badMsgKey: true })
     expect((await dave.sendack(bad)).reasonCode).toBe(Reason.PayloadDecodeError)
@@ -158,6 +172,13 @@ describe('SEND and RECV', () => {
     await api(server.url, '/channel', { channel_id: 'g2', channel_type: 2, subscribers: ['dave2'] })
     await api(server.url, '/channel/blacklist_add', { channel_id: 'g2', channel_type: 2, uids: ['dave2'] })
     expect((await dave.sendack(dave.sendMessage('g2', 2, 'x'))).reasonCode).toBe(Reason.InBlacklist)
+    await api(server.url, '/channel', { channel_id: 'g3', channel_type: 2, subscribers: ['dave2', 'alice'] })
+    await api(server.url, '/channel/whitelist_add', { channel_id: 'g3', channel_type: 2, uids: ['alice'] })
+    expect((await dave.sendack(dave.sendMessage('g3', 2, 'x'))).reasonCode).toBe(Reason.NotInWhitelist)
+    await api(server.url, '/channel', { channel_id: 'g4', channel_type: 2, subscribers: ['dave2'], ban: 1 })
+    expect((await dave.sendack(dave.sendMessage('g4', 2, 'x'))).reasonCode).toBe(Reason.SendBan)
+    await api(server.url, '/channel', { channel_id: 'g5', channel_type: 2, subscribers: ['dave2'], disband: 1 })
+    expect((await dave.sendack(dave.sendMessage('g5', 2, 'x'))).reasonCode).toBe(Reason.Disband)
   })
 
   test('RECVACK stops re-delivery; an un-acked RECV comes again with DUP, a bounded number of times', async () => {
@@ -250,6 +271,21 @@ describe('connection handling', () => {
       await eventually(() => a.closed && b.closed, 3000)
     } finally {
       wkLimits.kickCloseMs = saved
+    }
+  })
+
+  test('a silent authenticated connection is closed after the idle timeout; a pinging one is not', async () => {
+    const saved = wkLimits.idleTimeoutMs
+    wkLimits.idleTimeoutMs = 600
+    try {
+      const quiet = await login('kate')
+      const chatty = await login('kate', { deviceFlag: 2 })
+      const timer = setInterval(() => chatty.raw(Uint8Array.of(0x70)), 150)
+      await eventually(() => quiet.closed, 3000)
+      clearInterval(timer)
+      expect(chatty.closed).toBe(false)
+    } finally {
+      wkLimits.idleTimeoutMs = saved
     }
   })
 

@@ -7,6 +7,7 @@
 import { CHANNEL_PERSON, type Message } from '../../core/types'
 import { viewedChannelId } from '../../core/channel-id'
 import type { CloseReason, Delivery, HubConnection } from '../../realtime/types'
+import type { CoreEvent } from '../../core/events'
 import { decodePacket, encodePacket } from './codec'
 import { decryptPayload, encryptPayload, msgKeyOf, recvVerifyString, sendVerifyString, serverHandshake, type SessionKeys } from './crypto'
 import { FrameSplitter } from './frame-splitter'
@@ -348,7 +349,8 @@ export class WkSession {
   // ── RECV ───────────────────────────────────────────────────────────────────────────────
 
   private deliver(d: Delivery): void {
-    if (this.state !== 'open' || d.type !== 'message') return
+    if (this.state !== 'open') return
+    if (d.type === 'stream_chunk') return this.deliverChunk(d.chunk)
     const m = d.message
     const wire = this.dialect === 'jsonrpc' ? this.recvJson(m) : encodePacket(this.recvPacket(m), this.version)
     if (!this.writeWire(wire)) return
@@ -375,6 +377,42 @@ export class WkSession {
       stream: m.streamNo ? { layout: m.setting & Setting.STREAM_SDK ? 'sdk' : 'go', streamNo: m.streamNo, streamSeq: 0, streamFlag: 0, streamId: 0n } as RecvPacket['stream'] : undefined,
       ...fields,
     }
+  }
+
+  /**
+   * A stream chunk as a RECV with a stream block (only versions 2–4 have one): the anchor's
+   * message id, streamSeq, streamFlag 1 (2 on the closing chunk). Not re-delivered: the anchor
+   * message and its stored chunks are the history.
+   */
+  private deliverChunk(c: StreamChunk): void {
+    const channelId = viewedChannelId(this.uid, c.channel.channelId, c.channel.channelType)
+    const timestamp = Math.floor(Date.now() / 1000)
+    const streamFlag = c.end ? 2 : 1
+    if (this.dialect === 'jsonrpc') {
+      this.writeText(
+        rpc.rpcNotification('recv', {
+          messageId: String(c.anchorMessageId), messageSeq: 0, timestamp, channelId, channelType: c.channel.channelType, fromUid: c.fromUid, clientMsgNo: c.clientMsgNo,
+          payload: rpc.payloadJson(c.payload), setting: rpc.settingJson(Setting.STREAM_GO), msgKey: '', streamNo: c.streamNo, streamSeq: c.streamSeq, streamFlag,
+        }),
+      )
+      return
+    }
+    if (this.version >= 5) return
+    // SDK 1.0.4 (v2) reads the stream bit at 0x04 with its own block layout; GoProto ≥1.0.9 at 0x02.
+    const sdkLayout = this.version === 2
+    const payload = encryptPayload(this.keys!, c.payload)
+    const fields = { messageId: BigInt(c.anchorMessageId), messageSeq: 0, clientMsgNo: c.clientMsgNo, timestamp, fromUid: c.fromUid, channelId, channelType: c.channel.channelType, payload }
+    this.writePacket({
+      type: PacketType.RECV,
+      noPersist: true,
+      setting: sdkLayout ? Setting.STREAM_SDK : Setting.STREAM_GO,
+      msgKey: msgKeyOf(this.keys!, recvVerifyString(fields)),
+      expire: 0,
+      stream: sdkLayout
+        ? { layout: 'sdk', streamNo: c.streamNo, streamSeq: c.streamSeq, streamFlag }
+        : { layout: 'go', streamFlag, streamNo: c.streamNo, streamId: BigInt(c.streamSeq) },
+      ...fields,
+    })
   }
 
   private recvJson(m: Message): string {
@@ -533,6 +571,8 @@ export class WkSession {
     this.closeNow()
   }
 }
+
+type StreamChunk = Extract<CoreEvent, { type: 'stream_chunk' }>
 
 interface SendFields {
   channelId: string
