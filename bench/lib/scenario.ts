@@ -19,7 +19,7 @@ export type Scenario = (opts: ScenarioOptions) => Promise<ScenarioOutput>
 export type { ScenarioResult }
 
 /** warm-up and measured window of one load run */
-export const windows = (quick: boolean) => (quick ? { warmupMs: 500, durationMs: 2000 } : { warmupMs: 2000, durationMs: 8000 })
+export const windows = (quick: boolean) => (quick ? { warmupMs: 300, durationMs: 1500 } : { warmupMs: 2000, durationMs: 8000 })
 
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)

@@ -90,6 +90,18 @@ export async function startBare(host = '127.0.0.1'): Promise<RunningTarget> {
   return { name: 'bare Bun.serve', host: '127.0.0.1', port, url, pid: child.pid, child, stop: async () => void (await child.stop()) }
 }
 
+/** Bare Elysia (same framework as BunIM, nothing behind the route). */
+export async function startElysia(): Promise<RunningTarget> {
+  const port = await freePort()
+  const child = spawnChild([BUN, join(ROOT, 'bench/servers/elysia.ts')], { cpu: SERVER_CPU, env: { PORT: String(port) } })
+  const url = `http://127.0.0.1:${port}`
+  await waitHttp(url + '/health', 15_000, child).catch(async (e) => {
+    await child.stop()
+    throw e
+  })
+  return { name: 'bare Elysia', host: '127.0.0.1', port, url, pid: child.pid, child, stop: async () => void (await child.stop()) }
+}
+
 /** socket.io on Node (its native runtime) when node is installed, else on Bun. */
 export async function startSocketIo(): Promise<RunningTarget> {
   const port = await freePort()

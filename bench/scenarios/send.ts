@@ -12,7 +12,7 @@ import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
 import { ratio, RESULTS_DIR, type Row } from '../lib/report'
 import { cpuPerOpUs, errorText, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
-import { type RunningTarget, startBare, startBunIM } from '../lib/servers'
+import { type RunningTarget, startBare, startBunIM, startElysia } from '../lib/servers'
 import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
 const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
@@ -90,6 +90,22 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
     await bare.stop()
   }
 
+  // Bare Elysia: the framework's share of the per-request cost.
+  opts.log('send: bare Elysia baseline')
+  try {
+    const ely = await startElysia()
+    try {
+      const run = await sendLoad(ely, true, opts)
+      details.elysia = run
+      rate.elysia = run.result.rate
+      rate.elysiaCpu = (run as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
+    } finally {
+      await ely.stop()
+    }
+  } catch (e) {
+    details.elysia_error = errorText(e)
+  }
+
   // 2. BunIM on Postgres: no_persist, persisted, and raw INSERTs into the same database.
   for (const storage of ['postgres', 'pglite'] as const) {
     opts.log(`send: BunIM on ${storage}`)
@@ -153,6 +169,7 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
     { metric: `WKProto persisted sends/s (/ws, ${WK_WINDOW} in flight per connection)`, value: r('wk'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('wk'), r('raw')), target: '≥ 0.3× raw INSERT', pass: gate(ratio(r('wk'), r('raw')), 0.3) },
     { metric: 'persisted sends/s vs raw INSERT (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('postgres_p'), r('raw')) },
     { metric: 'server CPU per no_persist send (Postgres)', value: r('postgres_npCpu'), unit: 'µs', baseline: { name: 'bare Bun.serve', value: r('bareCpu') }, ratio: ratio(r('postgres_npCpu'), r('bareCpu')), higherIsBetter: false, note: 'CPU time per op: robust when other processes share the machine' },
+    { metric: 'server CPU per no_persist send vs bare Elysia', value: r('postgres_npCpu'), unit: 'µs', baseline: { name: 'bare Elysia + TypeBox', value: r('elysiaCpu') }, ratio: ratio(r('postgres_npCpu'), r('elysiaCpu')), higherIsBetter: false, note: r('elysia') == null ? undefined : `bare Elysia: ${r('elysia')} msg/s` },
     { metric: 'server CPU per persisted send (Postgres)', value: r('postgres_pCpu'), unit: 'µs', baseline: { name: 'no_persist', value: r('postgres_npCpu') }, ratio: ratio(r('postgres_pCpu'), r('postgres_npCpu')), higherIsBetter: false },
     { metric: 'persisted sends/s (embedded)', value: r('pglite_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('pglite_np') }, ratio: ratio(r('pglite_p'), r('pglite_np')), target: '≥ 5,000 msg/s', pass: r('pglite_p') == null ? null : r('pglite_p')! >= 5000 },
   ]
