@@ -9,6 +9,7 @@ import { createConversationService } from './conversations'
 import type { Core } from './core'
 import { CoreEvents } from './events'
 import { createMessageService } from './messages'
+import { rawQuery } from './raw-query'
 import { createStreamService } from './streams'
 import { createUserService } from './users'
 import { GroupCommitWriter } from './writer'
@@ -24,7 +25,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const events = new CoreEvents()
   const users = createUserService(db, events)
   const channels = createChannelService(db, events, users)
-  const writer = new GroupCommitWriter(db, events, opts.log)
+  const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log)
   const sendDeps = { channels, maxPayloadBytes: opts.maxPayloadBytes }
   const streams = createStreamService(db, events, writer, sendDeps)
   const messages = createMessageService(db, writer, { ...sendDeps, users, streams })

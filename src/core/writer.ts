@@ -18,6 +18,7 @@ import type { Logger } from '../log'
 import { DomainError, notFound } from './errors'
 import type { CoreEvents } from './events'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
+import type { RawQuery } from './raw-query'
 import { channelKeyOf, rows } from './sql'
 import type { Message, MessageHeader, SendResult } from './types'
 
@@ -67,6 +68,7 @@ export class GroupCommitWriter {
 
   constructor(
     private readonly db: Db,
+    private readonly query: RawQuery,
     private readonly events: CoreEvents,
     private readonly log: Logger,
   ) {}
@@ -157,7 +159,7 @@ export class GroupCommitWriter {
       })
     })
 
-    const out = await rows<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(this.db, batchStatement(rowsIn))
+    const out = await this.query<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(BATCH_STATEMENT, [JSON.stringify(rowsIn), rowsIn.length])
 
     // Answers for messages stored before (idempotent repeats): read back after the fact.
     const stored = new Map<number, Message>()
@@ -232,14 +234,13 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  * instant is caught by the unique index instead: the batch fails and is retried item by item.
  * The UPDATE itself always sees the newest channel row (READ COMMITTED re-checks locked rows).
  */
-function batchStatement(items: Record<string, unknown>[]) {
-  return sql`
+const BATCH_STATEMENT = `
 with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l),
-ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, ${items.length})),
+ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, $2::int)),
 idr as (select id, row_number() over (order by id) as rn from ids),
 xr as (
   select x.*, row_number() over (order by x.i) as rn
-  from jsonb_to_recordset(${JSON.stringify(items)}::jsonb) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
+  from jsonb_to_recordset($1::jsonb) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
     r smallint, so smallint, st smallint, ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer, rc jsonb)
 ),
 x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
@@ -262,7 +263,7 @@ num as materialized (
   from fresh f left join bump b on f.k = 'h' and b.channel_id = f.c and b.channel_type = f.t
 ),
 ins as (
-  insert into messages (${sql.raw(MESSAGE_COLUMNS)})
+  insert into messages (${MESSAGE_COLUMNS})
   select id, seq, c, t, n, f, r, so, st, ts, us, decode(p, 'base64'), ty, s, sn, ex from num where k <> 'l' and not missing
 ),
 st as (
@@ -292,4 +293,4 @@ rm as (
 select i, id, seq, missing, false as dup from num
 union all
 select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
-}
+
