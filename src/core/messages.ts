@@ -70,10 +70,12 @@ export function createMessageService(
       const key = { channelId: storedChannelId(q.loginUid, q.channelId, q.channelType), channelType: q.channelType }
       if (q.channelType === CHANNEL_PERSON && !key.channelId.includes('@')) throw invalid('login_uid: required to name a person channel')
       const channel = await deps.channels.get(key)
-      if (!channel || channel.isDelete) throw notFound(`channel ${q.channelId} (type ${q.channelType}) does not exist`)
-      const limit = Math.min(Math.max(q.limit, 1), SYNC_LIMIT_MAX)
       const start = q.startMessageSeq
       const end = q.endMessageSeq
+      // Two users who never wrote to each other have an empty person channel, not an unknown one.
+      if (!channel && q.channelType === CHANNEL_PERSON) return { startMessageSeq: start, endMessageSeq: end, more: 0, messages: [] }
+      if (!channel || channel.isDelete) throw notFound(`channel ${q.channelId} (type ${q.channelType}) does not exist`)
+      const limit = Math.min(Math.max(q.limit, 1), SYNC_LIMIT_MAX)
       let page: Message[]
       let more: 0 | 1
       if (start === 0 && end === 0) {

@@ -119,5 +119,8 @@ describe('edges', () => {
     ])
     const forP2 = await api.post('/channel/messagesync', { login_uid: 'p2', channel_id: 'p1', channel_type: 1 })
     expect(forP2.body.messages.map((m: any) => m.channel_id)).toEqual(['p1', 'p1'])
+    // two users who never wrote to each other: an empty history, not an error
+    const never = await api.post('/channel/messagesync', { login_uid: 'p1', channel_id: 'p3', channel_type: 1 })
+    expect(never).toEqual({ status: 200, body: { start_message_seq: 0, end_message_seq: 0, more: 0, messages: [] } })
   })
 })
