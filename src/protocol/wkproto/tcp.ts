@@ -77,6 +77,8 @@ export function startWkprotoTcp(ctx: AppContext, port = ctx.config.tcpPort): TCP
       open(socket) {
         socket.data = { session: undefined as unknown as WkSession, queue: [], queued: 0, closing: false }
         socket.data.session = service.open(tcpTransport(socket), 'binary')
+        // SENDACKs are small and latency-bound: no Nagle delay.
+        socket.setNoDelay(true)
       },
       data(socket, chunk) {
         socket.data.session.onBinary(chunk)

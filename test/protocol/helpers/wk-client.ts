@@ -60,6 +60,8 @@ export class WkClient {
         },
       },
     })
+    // Like real clients: no Nagle delay on small packets.
+    sock.setNoDelay(true)
     client = new WkClient(
       (b) => {
         queue.push(Uint8Array.from(b))
