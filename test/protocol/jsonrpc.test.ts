@@ -104,6 +104,27 @@ describe('JSON-RPC', () => {
   })
 })
 
+describe('binary over WebSocket', () => {
+  test('every server packet is its own WebSocket message; versions 3 and 4 interoperate', async () => {
+    await api(server.url, '/user/token', { uid: 'ra', token: 'w-ra', device_flag: 2, device_level: 0 })
+    await api(server.url, '/user/token', { uid: 'rb', token: 'w-rb', device_flag: 2, device_level: 0 })
+    const a = await WkClient.ws(server.url)
+    const b = await WkClient.ws(server.url)
+    expect((await a.connect({ uid: 'ra', token: 'w-ra', deviceFlag: 2, version: 4 })).reasonCode).toBe(1)
+    expect((await b.connect({ uid: 'rb', token: 'w-rb', deviceFlag: 2, version: 3 })).reasonCode).toBe(1)
+    const seqs = Array.from({ length: 20 }, (_, i) => a.sendMessage('rg', 2, `burst ${i}`))
+    for (const s of seqs) expect((await a.sendack(s)).reasonCode).toBe(1)
+    for (let i = 0; i < 20; i++) expect((await b.recvWith(`burst ${i}`)).expire).toBe(0)
+    a.raw(Uint8Array.of(0x70, 0x70)) // two PINGs in one message: two PONGs, each its own message
+    await eventually(() => a.received.filter((p) => p.type === 8).length === 2)
+    expect(a.wsMessages).toBeGreaterThanOrEqual(23)
+    expect(a.wsMessagesNotOnePacket).toBe(0)
+    expect(b.wsMessagesNotOnePacket).toBe(0)
+    a.close()
+    b.close()
+  })
+})
+
 describe('across transports', () => {
   test('WKProto (binary and JSON-RPC) sends reach a quick-im /notify WebSocket', async () => {
     const tok = await api(server.url, '/inner/get_token', { session: 'qa', platform: 1 })

@@ -23,6 +23,9 @@ export class WkClient {
   /** set to watch packets as they arrive instead of keeping them (load measurements) */
   onPacket: ((p: Packet) => void) | undefined
   closed = false
+  /** WebSocket messages received, and how many of them held more (or less) than one packet */
+  wsMessages = 0
+  wsMessagesNotOnePacket = 0
   keys: SessionKeys | undefined
   private splitter = new FrameSplitter()
   private clientSeq = 0
@@ -79,7 +82,12 @@ export class WkClient {
       (b) => ws.send(b),
       () => ws.close(),
     )
-    ws.onmessage = (e) => client.onBytes(new Uint8Array(e.data as ArrayBuffer))
+    ws.onmessage = (e) => {
+      const before = client.received.length
+      client.wsMessages++
+      client.onBytes(new Uint8Array(e.data as ArrayBuffer))
+      if (client.received.length - before !== 1) client.wsMessagesNotOnePacket++
+    }
     ws.onclose = () => {
       client.closed = true
     }
