@@ -128,6 +128,12 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
     )
   }
 
+  /** a send rule changed: drop the cached state here and tell the other nodes */
+  function rulesChanged(key: ChannelKey) {
+    invalidate(key)
+    events.emit({ type: 'channel_changed', channel: { channelId: key.channelId, channelType: key.channelType } })
+  }
+
   function announce(key: ChannelKey, added: string[], removed: string[]) {
     invalidate(key)
     if (added.length || removed.length) events.emit({ type: 'members', channel: { channelId: key.channelId, channelType: key.channelType }, added, removed })
@@ -158,7 +164,7 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
     async upsert(input) {
       const key = { channelId: input.channelId, channelType: input.channelType }
       await createRow(key, input)
-      invalidate(key)
+      rulesChanged(key)
       if (input.subscribers && (input.subscribers.length || input.reset)) await service.addSubscribers(key, input.subscribers, input.reset)
     },
 
@@ -257,7 +263,7 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
             .onConflictDoNothing()
         }
       })
-      invalidate(key)
+      rulesChanged(key)
     },
 
     async getList(key, list) {
@@ -272,7 +278,7 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
     async setArchive(keys, isArchive) {
       for (const key of keys) {
         await db.update(channels).set({ isArchive }).where(and(eq(channels.channelId, key.channelId), eq(channels.channelType, key.channelType)))
-        invalidate(key)
+        rulesChanged(key)
       }
     },
   }

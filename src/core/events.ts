@@ -14,6 +14,12 @@ export type CoreEvent =
   | { type: 'members'; channel: ChannelKey; added: string[]; removed: string[] }
   /** the channel is gone: every live subscription to it ends */
   | { type: 'channel_deleted'; channel: ChannelKey }
+  /**
+   * the channel's send rules changed (black/white list, ban, disband, archive). Nothing to deliver;
+   * a cluster bus forwards it (like `members` and `channel_deleted`) so other nodes call
+   * `core.channels.invalidate(channel)` and drop their cached state at once.
+   */
+  | { type: 'channel_changed'; channel: ChannelKey }
   /** tokens revoked (device_quit) or a master login: disconnect these devices. deviceFlag -1 = all. */
   | { type: 'kick_devices'; uid: string; deviceFlag: number; reason: 'device_quit' | 'master_login' }
 

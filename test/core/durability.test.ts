@@ -17,8 +17,8 @@ beforeAll(async () => {
   storage = await freshStorage()
   env = { IM_DATA_DIR: storage.overrides.dataDir!, HOST: '127.0.0.1', IM_LOG_LEVEL: 'warn' }
   if (storage.overrides.databaseUrl) env.DATABASE_URL = storage.overrides.databaseUrl
-})
-afterAll(() => storage.drop())
+}, 30_000)
+afterAll(() => storage.drop(), 30_000)
 
 interface Ack {
   channel: string

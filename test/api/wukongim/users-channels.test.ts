@@ -75,7 +75,10 @@ describe('channels', () => {
   })
   test('lists: add, remove, set, and GET /channel/whitelist', async () => {
     const q = '/channel/whitelist?channel_id=ch&channel_type=2'
+    events.length = 0
     await api.post('/channel/whitelist_add', { channel_id: 'ch', channel_type: 2, uids: ['w2', 'w1'] })
+    // other nodes learn that the send rules changed
+    expect(events).toContainEqual({ type: 'channel_changed', channel: { channelId: 'ch', channelType: 2 } })
     expect((await api.get(q)).body).toEqual(['w1', 'w2'])
     await api.post('/channel/whitelist_remove', { channel_id: 'ch', channel_type: 2, uids: ['w1'] })
     expect((await api.get(q)).body).toEqual(['w2'])
@@ -138,7 +141,7 @@ describe('manager authentication and docs', () => {
     } finally {
       await guarded.stop()
     }
-  })
+  }, 60_000)
   test('without a token, loopback callers are allowed (this test calls over 127.0.0.1)', async () => {
     expect((await api.post('/channel', { channel_id: 'loop', channel_type: 2 })).status).toBe(200)
   })
