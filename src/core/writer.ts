@@ -2,7 +2,7 @@
  * The group-commit writer: every message that takes a message_id goes through here.
  *
  * Sends queue for ≤ LINGER_MS (or while the previous batch commits), then the whole batch is ONE
- * SQL statement (see batchStatement: one round trip, one implicit transaction):
+ * SQL statement (BATCH_STATEMENT: one round trip, one implicit transaction, prepared):
  *  1. `pg_advisory_xact_lock(WRITE_LOCK)` then `nextval(message_id_seq)` × n: batches from every node
  *     commit one at a time, so message_ids increase with commit order cluster-wide;
  *  2. idempotence: (channel, from_uid, client_msg_no) already stored → answer the first message
