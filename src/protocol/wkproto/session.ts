@@ -49,8 +49,9 @@ export const wkLimits = {
 
 type State = 'new' | 'authenticating' | 'open' | 'closing' | 'closed'
 
+/** The shared Message, not this connection's encrypted frame: memory per message, not per receiver. */
 interface PendingRecv {
-  wire: Uint8Array | string
+  message: Message
   sentAt: number
   attempts: number
 }
@@ -354,7 +355,7 @@ export class WkSession {
     const m = d.message
     const wire = this.dialect === 'jsonrpc' ? this.recvJson(m) : encodePacket(this.recvPacket(m), this.version)
     if (!this.writeWire(wire)) return
-    if (m.messageId > 0) this.track(m.messageId, wire)
+    if (m.messageId > 0) this.track(m)
   }
 
   /** RECV for this connection: its view of the channel, its key, its device's red dot. */
@@ -433,12 +434,13 @@ export class WkSession {
     })
   }
 
-  private track(messageId: number, wire: Uint8Array | string): void {
+  private track(m: Message): void {
     if (this.pendingRecv.size >= wkLimits.recvPendingMax) {
       const oldest = this.pendingRecv.keys().next().value
       if (oldest !== undefined) this.pendingRecv.delete(oldest)
     }
-    this.pendingRecv.set(messageId, { wire, sentAt: Date.now(), attempts: 0 })
+    this.pendingRecv.delete(m.messageId)
+    this.pendingRecv.set(m.messageId, { message: m, sentAt: Date.now(), attempts: 0 })
   }
 
   private rpcRecvack(p: Record<string, unknown>): void {
@@ -457,20 +459,16 @@ export class WkSession {
     if (this.state !== 'open') return
     if (now - this.lastActivity > wkLimits.idleTimeoutMs) return this.closeNow()
     if (!this.pendingRecv.size) return
+    // The map is in send order (a re-sent entry moves to the end): stop at the first recent one.
     for (const [id, p] of this.pendingRecv) {
-      if (now - p.sentAt < wkLimits.recvRetryMs) continue
-      if (p.attempts >= wkLimits.recvRetryMax) {
-        this.pendingRecv.delete(id)
-        continue
-      }
+      if (now - p.sentAt < wkLimits.recvRetryMs) break
+      this.pendingRecv.delete(id)
+      if (p.attempts >= wkLimits.recvRetryMax) continue
       p.attempts++
       p.sentAt = now
-      let wire = p.wire
-      if (typeof wire !== 'string') {
-        // Mark re-deliveries with the DUP flag (header bit 3).
-        wire = Uint8Array.from(wire)
-        wire[0] = wire[0]! | 0x08
-      }
+      this.pendingRecv.set(id, p)
+      // Re-deliveries carry the DUP flag.
+      const wire = this.dialect === 'jsonrpc' ? this.recvJson(p.message) : encodePacket({ ...this.recvPacket(p.message), dup: true }, this.version)
       if (!this.writeWire(wire)) return
     }
   }
