@@ -24,8 +24,8 @@ class SdkInstance {
     await eventually(() => s.events.some((e) => e.event === 'ready'))
     return s
   }
-  connect(addr: string, uid: string, token: string) {
-    this.worker.postMessage({ cmd: 'connect', addr, uid, token })
+  connect(addr: string, uid: string, token: string, heartbeatMs?: number) {
+    this.worker.postMessage({ cmd: 'connect', addr, uid, token, heartbeatMs })
   }
   send(channelId: string, channelType: number, text: string) {
     this.worker.postMessage({ cmd: 'send', channelId, channelType, text })
@@ -46,10 +46,10 @@ let server: TestServer
 const instances: SdkInstance[] = []
 let wsAddr: string
 
-async function sdkLogin(uid: string, token: string): Promise<SdkInstance> {
+async function sdkLogin(uid: string, token: string, heartbeatMs?: number): Promise<SdkInstance> {
   const s = await SdkInstance.start()
   instances.push(s)
-  s.connect(wsAddr, uid, token)
+  s.connect(wsAddr, uid, token, heartbeatMs)
   return s
 }
 
@@ -87,7 +87,21 @@ test('two SDK instances: group and person messages are sent, acked and received 
   // Neither sender got its own message back on its sending connection.
   expect(a.messages().some((m) => m.text === 'hello group from the SDK ✓')).toBe(false)
   expect(b.messages().some((m) => m.text === 'hi a, from b')).toBe(false)
+
+  // An HTTP API send reaches the SDK too.
+  const payload = Buffer.from(JSON.stringify({ type: 1, content: 'from the server API' })).toString('base64')
+  expect((await api(server.url, '/message/send', { header: { red_dot: 1 }, from_uid: 'sdk-a', channel_id: 'sdk-group', channel_type: 2, payload })).status).toBe(200)
+  expect(await eventually(() => b.messages().find((m) => m.text === 'from the server API'))).toMatchObject({ fromUID: 'sdk-a', channelID: 'sdk-group' })
 }, 20_000)
+
+test('the SDK heartbeat gets its PONGs: no reconnect after many PINGs', async () => {
+  expect((await api(server.url, '/user/token', { uid: 'sdk-h', token: 'h1', device_flag: 1, device_level: 1 })).status).toBe(200)
+  const h = await sdkLogin('sdk-h', 'h1', 100)
+  await eventually(() => h.statuses().some((s) => s.status === Connected))
+  // More than pingMaxRetryCount (3) intervals: without PONGs the SDK would drop and reconnect.
+  await Bun.sleep(1000)
+  expect(h.statuses().map((s) => s.status)).toEqual([Connected])
+}, 15_000)
 
 test('a wrong token: ConnectFail with reason code 2, and the SDK does not retry', async () => {
   const bad = await sdkLogin('sdk-a', 'not-the-token')

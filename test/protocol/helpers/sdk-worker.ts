@@ -11,7 +11,7 @@ console.log = () => {}
 
 const sdk = WKSDK.shared()
 type Cmd =
-  | { cmd: 'connect'; addr: string; uid: string; token: string }
+  | { cmd: 'connect'; addr: string; uid: string; token: string; heartbeatMs?: number }
   | { cmd: 'send'; channelId: string; channelType: number; text: string }
   | { cmd: 'disconnect' }
 
@@ -42,6 +42,7 @@ self.onmessage = async (e: MessageEvent<Cmd>) => {
     sdk.config.addr = c.addr
     sdk.config.uid = c.uid
     sdk.config.token = c.token
+    if (c.heartbeatMs) sdk.config.heartbeatInterval = c.heartbeatMs
     sdk.connect()
   } else if (c.cmd === 'send') {
     const m = await sdk.chatManager.send(sdk.newMessageText(c.text), sdk.newChannel(c.channelId, c.channelType))
