@@ -153,12 +153,13 @@ export function cpuSplit(pid: number): { user: number; sys: number } {
 }
 
 /**
- * The database the bench is using right now: Postgres CPU then counts only its backends plus the
+ * The databases the bench is using right now: Postgres CPU counts only their backends plus the
  * server's background processes (WAL writer, checkpointer…), not other people's sessions.
  */
-let benchDb: string | null = null
-export function setBenchDatabase(name: string | null) {
-  benchDb = name
+const benchDbs = new Set<string>()
+export function watchBenchDatabase(name: string, on: boolean) {
+  if (on) benchDbs.add(name)
+  else benchDbs.delete(name)
 }
 
 /** CPU seconds of the postgres processes that work for the bench (see setBenchDatabase). */
@@ -171,7 +172,7 @@ export function postgresCpuSeconds(): number {
       if (!stat.includes('(postgres)')) continue
       const title = readFileSync(`/proc/${d}/cmdline`, 'utf8')
       const isSession = title.includes('(') || title.includes('[local]')
-      if (isSession && (!benchDb || !title.includes(` ${benchDb} `))) continue
+      if (isSession && ![...benchDbs].some((db) => title.includes(` ${db} `))) continue
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
     } catch {}

@@ -106,15 +106,24 @@ function chart(r: ScenarioResult): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif">${parts.join('')}</svg>`
 }
 
-export function writeHtml() {
-  if (!existsSync(RESULTS_DIR)) return
-  const results: ScenarioResult[] = []
-  for (const f of readdirSync(RESULTS_DIR).sort()) {
+const ORDER = ['send', 'fanout', 'connections', 'sync']
+
+/** Every result on disk, in the scenarios' order. */
+function readResults(): ScenarioResult[] {
+  const out: ScenarioResult[] = []
+  for (const f of readdirSync(RESULTS_DIR)) {
     if (!f.endsWith('.json')) continue
     try {
-      results.push(JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')))
+      out.push(JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')))
     } catch {}
   }
+  const rank = (s: string) => (ORDER.indexOf(s) + 1 || 99)
+  return out.sort((a, b) => rank(a.scenario) - rank(b.scenario))
+}
+
+export function writeHtml() {
+  if (!existsSync(RESULTS_DIR)) return
+  const results = readResults()
   const sections = results.map((r) => {
     const trs = r.rows
       .map(
@@ -145,9 +154,7 @@ export function updateDoc(): boolean {
   const b = doc.indexOf(END)
   if (a < 0 || b < a) return false
   const parts: string[] = []
-  for (const f of readdirSync(RESULTS_DIR).sort()) {
-    if (!f.endsWith('.json')) continue
-    const r = JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as ScenarioResult
+  for (const r of readResults()) {
     if (r.quick) continue
     const other = (r.details as { maxOtherCpuPct?: number }).maxOtherCpuPct
     parts.push(`**${r.scenario}** — ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpus} × ${r.machine.cpuModel}, Bun ${r.machine.bun}${other ? `; other processes used up to ${other}% of a core meanwhile` : ''}`, '', '```', ...tableLines(r), '```', '')

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDatabase, type FreshDatabase } from './pg'
-import { BUN, type Child, freePort, ROOT, SERVER_CPU, setBenchDatabase, spawnChild, waitHttp } from './proc'
+import { BUN, type Child, freePort, ROOT, SERVER_CPU, watchBenchDatabase, spawnChild, waitHttp } from './proc'
 
 export interface RunningTarget {
   name: string
@@ -36,7 +36,7 @@ export async function startBunIM(opts: BunImOptions): Promise<RunningTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bunim-bench-'))
   let db: FreshDatabase | undefined
   if (opts.storage === 'postgres') db = await createDatabase('srv')
-  setBenchDatabase(db?.name ?? null)
+  if (db) watchBenchDatabase(db.name, true)
   const flags: string[] = []
   if (opts.profileDir) {
     mkdirSync(opts.profileDir, { recursive: true })
@@ -55,7 +55,7 @@ export async function startBunIM(opts: BunImOptions): Promise<RunningTarget> {
     },
   })
   const cleanup = async () => {
-    setBenchDatabase(null)
+    if (db) watchBenchDatabase(db.name, false)
     await child.stop()
     await db?.drop().catch(() => {})
     rmSync(dataDir, { recursive: true, force: true })

@@ -21,6 +21,8 @@ const PERSISTED_RATE = 5000
 const SATURATION_SENDERS = 64
 const NOTIFY_PATH = '/notify?protoc=ws&token='
 
+type Run = { result: FanoutResult; cpu: Record<string, number> }
+
 interface FanoutResult {
   subscribed: number
   receivers: number
@@ -75,66 +77,60 @@ async function fan(t: RunningTarget, label: string, base: Omit<FanoutConfig, 'ho
 }
 
 export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
-  const details: Record<string, unknown> = { receivers: GROUPS * PER_GROUP, groups: GROUPS, perGroup: PER_GROUP, saturationSenders: SATURATION_SENDERS, persistedRate: PERSISTED_RATE, ...windows(opts.quick) }
+  const rounds = opts.quick ? 1 : 2
+  const details: Record<string, unknown> = { receivers: GROUPS * PER_GROUP, groups: GROUPS, perGroup: PER_GROUP, saturationSenders: SATURATION_SENDERS, persistedRate: PERSISTED_RATE, rounds, ...windows(opts.quick) }
   const notAvailable: string[] = []
-  const v: Record<string, number | null> = {}
   const saturate = { rate: null, senders: SATURATION_SENDERS }
   const fixed = { rate: PERSISTED_RATE, senders: 64 }
-
-  opts.log('fanout: bare Bun pub/sub baseline')
-  const bare = await startBare()
-  try {
-    const sat = await fan(bare, 'saturation', { client: 'ws', receivers: bareReceivers, channels: bareChannels, noPersist: true, ...saturate }, opts)
-    const at = await fan(bare, `${PERSISTED_RATE} msg/s`, { client: 'ws', receivers: bareReceivers, channels: bareChannels, noPersist: true, ...fixed }, opts)
-    details.bare = { saturation: sat, fixedRate: at }
-    v.bare = sat.result.deliveriesPerSec
-    v.bareCpu = (sat as { serverCpuUsPerDelivery?: number | null }).serverCpuUsPerDelivery ?? null
-    v.bareP99 = at.result.latencyMs.p99
-  } catch (e) {
-    details.bare_error = errorText(e)
-    opts.log(`  error: ${errorText(e)}`)
-  } finally {
-    await bare.stop()
-  }
-
-  opts.log('fanout: socket.io baseline')
-  try {
-    const sio = await startSocketIo()
-    try {
-      const sat = await fan(sio, 'saturation', { client: 'socketio', receivers: bareReceivers, channels: bareChannels, noPersist: true, ...saturate }, opts)
-      details.socketio = { saturation: sat }
-      v.sio = sat.result.deliveriesPerSec
-      v.sioCpu = (sat as { serverCpuUsPerDelivery?: number | null }).serverCpuUsPerDelivery ?? null
-    } finally {
-      await sio.stop()
-    }
-  } catch (e) {
-    details.socketio_error = errorText(e)
-    opts.log(`  error: ${errorText(e)}`)
-  }
-
-  opts.log('fanout: BunIM on Postgres')
+  const started: RunningTarget[] = []
+  const cases: { key: string; run: () => Promise<Run> }[] = []
+  const runs: Record<string, Run[]> = {}
   const profileDir = opts.profile ? join(RESULTS_DIR, 'profiles', 'fanout-postgres') : undefined
-  let t: RunningTarget | undefined
+  let bunim: RunningTarget | undefined
+
   try {
-    t = await startBunIM({ storage: 'postgres', profileDir })
-    const { channels, receivers } = await setupBunIM(t)
-    const sat = await fan(t, 'saturation, no_persist', { client: 'ws', receivers, channels, noPersist: true, ...saturate }, opts)
-    v.bunim = sat.result.deliveriesPerSec
-    v.bunimCpu = (sat as { serverCpuUsPerDelivery?: number | null }).serverCpuUsPerDelivery ?? null
-    const at = await fan(t, `${PERSISTED_RATE} persisted msg/s`, { client: 'ws', receivers, channels, noPersist: false, ...fixed }, opts)
-    v.p99 = at.result.latencyMs.p99
-    v.p50 = at.result.latencyMs.p50
-    v.persistedSendRate = at.result.sendRate
-    details.bunim = { saturation: sat, persistedFixedRate: at }
-  } catch (e) {
-    if (e instanceof NotAvailable) notAvailable.push(e.message)
-    else {
-      details.bunim_error = errorText(e) + serverLog(t)
-      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
+    // All servers up first; the rounds interleave the cases (see send.ts).
+    opts.log('fanout: starting bare Bun pub/sub, socket.io, BunIM on Postgres')
+    const bare = await startBare()
+    started.push(bare)
+    const bareBase = { client: 'ws' as const, receivers: bareReceivers, channels: bareChannels, noPersist: true }
+    cases.push({ key: 'bare_sat', run: () => fan(bare, 'saturation', { ...bareBase, ...saturate }, opts) })
+    try {
+      const sio = await startSocketIo()
+      started.push(sio)
+      cases.push({ key: 'sio_sat', run: () => fan(sio, 'saturation', { ...bareBase, client: 'socketio', ...saturate }, opts) })
+    } catch (e) {
+      details.socketio_error = errorText(e)
+      opts.log(`  socket.io error: ${errorText(e)}`)
+    }
+    try {
+      bunim = await startBunIM({ storage: 'postgres', profileDir })
+      started.push(bunim)
+      const t = bunim
+      const { channels, receivers } = await setupBunIM(t)
+      cases.push({ key: 'bunim_sat', run: () => fan(t, 'saturation, no_persist', { client: 'ws', receivers, channels, noPersist: true, ...saturate }, opts) })
+      cases.push({ key: 'bare_fixed', run: () => fan(bare, `${PERSISTED_RATE} msg/s`, { ...bareBase, ...fixed }, opts) })
+      cases.push({ key: 'bunim_fixed', run: () => fan(t, `${PERSISTED_RATE} persisted msg/s`, { client: 'ws', receivers, channels, noPersist: false, ...fixed }, opts) })
+    } catch (e) {
+      if (e instanceof NotAvailable) notAvailable.push(e.message)
+      else {
+        details.bunim_error = errorText(e) + serverLog(bunim)
+        opts.log(`  error: ${errorText(e)}${serverLog(bunim)}`)
+      }
+    }
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) opts.log(`fanout: round ${round}/${rounds}`)
+      for (const c of cases) {
+        try {
+          ;(runs[c.key] ??= []).push(await c.run())
+        } catch (e) {
+          details[`${c.key}_error`] = errorText(e) + (c.key.startsWith('bunim') ? serverLog(bunim) : '')
+          opts.log(`  ${c.key} error: ${errorText(e)}`)
+        }
+      }
     }
   } finally {
-    await t?.stop()
+    for (const t of started) await t.stop()
   }
   if (profileDir) {
     const f = newestProfile(profileDir)
@@ -145,21 +141,37 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
     }
   }
 
-  const g = (k: string) => v[k] ?? null
+  // Best of the rounds: most deliveries/s at saturation, lowest p99 at the fixed rate.
+  const pick = (key: string, better: (a: Run, b: Run) => boolean): Run | undefined => {
+    const rs = runs[key] ?? []
+    const b = rs.reduce<Run | undefined>((acc, r) => (!acc || better(r, acc) ? r : acc), undefined)
+    details[key] = { best: b, all: rs }
+    return b
+  }
+  const sat = (k: string) => pick(k, (a, b) => a.result.deliveriesPerSec > b.result.deliveriesPerSec)
+  const fix = (k: string) => pick(k, (a, b) => a.result.latencyMs.p99 < b.result.latencyMs.p99)
+  const bareSat = sat('bare_sat')
+  const sioSat = sat('sio_sat')
+  const bunSat = sat('bunim_sat')
+  const bareFix = fix('bare_fixed')
+  const bunFix = fix('bunim_fixed')
+  const dps = (r: Run | undefined) => r?.result.deliveriesPerSec ?? null
+  const cpu = (r: Run | undefined) => (r as { serverCpuUsPerDelivery?: number | null } | undefined)?.serverCpuUsPerDelivery ?? null
+  const p99 = (r: Run | undefined) => r?.result.latencyMs.p99 ?? null
   const rows: Row[] = [
-    { metric: 'deliveries/s, no_persist (saturation)', value: g('bunim'), unit: '/s', baseline: { name: 'bare Bun pub/sub', value: g('bare') }, ratio: ratio(g('bunim'), g('bare')), target: '≥ 0.8× bare Bun', pass: gate(ratio(g('bunim'), g('bare')), 0.8) },
-    { metric: 'deliveries/s vs socket.io (saturation)', value: g('bunim'), unit: '/s', baseline: { name: 'socket.io rooms', value: g('sio') }, ratio: ratio(g('bunim'), g('sio')), target: '≥ 3× socket.io', pass: gate(ratio(g('bunim'), g('sio')), 3) },
-    { metric: 'server CPU per delivery, no_persist', value: g('bunimCpu'), unit: 'µs', baseline: { name: 'bare Bun pub/sub', value: g('bareCpu') }, ratio: ratio(g('bunimCpu'), g('bareCpu')), higherIsBetter: false, note: g('sioCpu') == null ? undefined : `socket.io: ${g('sioCpu')} µs` },
+    { metric: 'deliveries/s, no_persist (saturation)', value: dps(bunSat), unit: '/s', baseline: { name: 'bare Bun pub/sub', value: dps(bareSat) }, ratio: ratio(dps(bunSat), dps(bareSat)), target: '≥ 0.8× bare Bun', pass: gate(ratio(dps(bunSat), dps(bareSat)), 0.8) },
+    { metric: 'deliveries/s vs socket.io (saturation)', value: dps(bunSat), unit: '/s', baseline: { name: 'socket.io rooms', value: dps(sioSat) }, ratio: ratio(dps(bunSat), dps(sioSat)), target: '≥ 3× socket.io', pass: gate(ratio(dps(bunSat), dps(sioSat)), 3) },
+    { metric: 'server CPU per delivery, no_persist', value: cpu(bunSat), unit: 'µs', baseline: { name: 'bare Bun pub/sub', value: cpu(bareSat) }, ratio: ratio(cpu(bunSat), cpu(bareSat)), higherIsBetter: false, note: cpu(sioSat) == null ? undefined : `socket.io: ${cpu(sioSat)} µs` },
     {
       metric: `send→receive p99 at ${PERSISTED_RATE} persisted msg/s`,
-      value: g('p99'),
+      value: p99(bunFix),
       unit: 'ms',
-      baseline: { name: 'bare Bun, same rate, not stored', value: g('bareP99') },
-      ratio: ratio(g('p99'), g('bareP99')),
+      baseline: { name: 'bare Bun, same rate, not stored', value: p99(bareFix) },
+      ratio: ratio(p99(bunFix), p99(bareFix)),
       higherIsBetter: false,
       target: '≤ 25 ms',
-      pass: g('p99') == null ? null : g('p99')! <= 25 && (g('persistedSendRate') ?? 0) >= PERSISTED_RATE * 0.95,
-      note: g('p50') == null ? undefined : `p50 ${g('p50')} ms; achieved ${g('persistedSendRate')} sends/s`,
+      pass: bunFix ? bunFix.result.latencyMs.p99 <= 25 && bunFix.result.sendRate >= PERSISTED_RATE * 0.95 : null,
+      note: bunFix ? `p50 ${bunFix.result.latencyMs.p50} ms; achieved ${bunFix.result.sendRate} sends/s` : undefined,
     },
   ]
   return { rows, details, notAvailable }

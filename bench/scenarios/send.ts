@@ -59,119 +59,140 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
 }
 
 /** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
-async function wkSend(t: RunningTarget, opts: ScenarioOptions) {
-  const probe = await fetch(t.url + '/ws')
-  if (probe.status === 404) throw new NotAvailable('/ws (WKProto) not available yet')
-  const senders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
-  await pool(senders, 16, async (s) => {
+const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
+
+async function wkSetup(t: RunningTarget) {
+  await pool(wkSenders, 16, async (s) => {
     const r = await postJson(t.url, '/user/token', { uid: s.uid, token: s.token, device_flag: 1, device_level: 0 })
     if (r.status !== 200) throw new Error(`/user/token: HTTP ${r.status} ${r.text.slice(0, 200)}`)
   })
+}
+
+async function wkSend(t: RunningTarget, opts: ScenarioOptions) {
+  const senders = wkSenders
   const run = await runLoad<HttpLoadResult>(WK_SEND, { url: t.url, senders, window: WK_WINDOW, contentBytes: PAYLOAD, ...windows(opts.quick) }, { timeoutMs: 60_000, watch: { server: t.pid } })
   Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok) })
   opts.log(`  ${t.name} WKProto /ws, ${SENDERS} connections × ${WK_WINDOW} in flight: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, cpu ${JSON.stringify(run.cpu)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
   return run
 }
 
+interface Case {
+  key: string
+  run: () => Promise<{ result: { rate: number }; cpu: Record<string, number> }>
+}
+
+/** The best of a case's runs (highest rate): on a shared machine a slower run is noise, not the code. */
+function best<R extends { result: { rate: number } }>(runs: R[]): R | undefined {
+  return runs.reduce<R | undefined>((b, r) => (!b || r.result.rate > b.result.rate ? r : b), undefined)
+}
+
 export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
-  const details: Record<string, unknown> = { senders: SENDERS, channels: CHANNELS, membersPerChannel: MEMBERS, payloadBytes: PAYLOAD, ...windows(opts.quick) }
+  const rounds = opts.quick ? 1 : 2
+  const details: Record<string, unknown> = { senders: SENDERS, channels: CHANNELS, membersPerChannel: MEMBERS, payloadBytes: PAYLOAD, rounds, ...windows(opts.quick) }
   const notAvailable: string[] = []
-  const rate: Record<string, number | null> = {}
+  const started: RunningTarget[] = []
+  const cases: Case[] = []
+  const runs: Record<string, unknown[]> = {}
+  const profileDirs: Record<string, string> = {}
 
-  // 1. bare Bun.serve, same requests (no_persist=1 shape), from memory.
-  opts.log('send: bare Bun.serve baseline')
-  const bare = await startBare()
   try {
-    const run = await sendLoad(bare, true, opts)
-    details.bare = run
-    rate.bare = run.result.rate
-    rate.bareCpu = (run as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
-  } finally {
-    await bare.stop()
-  }
-
-  // Bare Elysia: the framework's share of the per-request cost.
-  opts.log('send: bare Elysia baseline')
-  try {
-    const ely = await startElysia()
+    // Every server is started first and stays up (idle servers cost nothing); the rounds then
+    // interleave all cases, so each is sampled at several moments of a shared machine's load.
+    opts.log('send: starting bare Bun.serve, bare Elysia, BunIM on Postgres and on the embedded database')
+    const bare = await startBare()
+    started.push(bare)
+    cases.push({ key: 'bare', run: () => sendLoad(bare, true, opts) })
     try {
-      const run = await sendLoad(ely, true, opts)
-      details.elysia = run
-      rate.elysia = run.result.rate
-      rate.elysiaCpu = (run as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
-    } finally {
-      await ely.stop()
+      const ely = await startElysia()
+      started.push(ely)
+      cases.push({ key: 'elysia', run: () => sendLoad(ely, true, opts) })
+    } catch (e) {
+      details.elysia_error = errorText(e)
     }
-  } catch (e) {
-    details.elysia_error = errorText(e)
-  }
-
-  // 2. BunIM on Postgres: no_persist, persisted, and raw INSERTs into the same database.
-  for (const storage of ['postgres', 'pglite'] as const) {
-    opts.log(`send: BunIM on ${storage}`)
-    let t: RunningTarget | undefined
-    const profileDir = opts.profile ? join(RESULTS_DIR, 'profiles', `send-${storage}`) : undefined
-    try {
-      t = await startBunIM({ storage, profileDir })
+    for (const storage of ['postgres', 'pglite'] as const) {
+      let t: RunningTarget | undefined
       try {
-        await setupChannels(t)
-        const np = await sendLoad(t, true, opts)
-        const p = await sendLoad(t, false, opts)
-        details[`${storage}_no_persist`] = np
-        details[`${storage}_persisted`] = p
-        rate[`${storage}_np`] = np.result.rate
-        rate[`${storage}_p`] = p.result.rate
-        rate[`${storage}_npCpu`] = (np as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
-        rate[`${storage}_pCpu`] = (p as { serverCpuUsPerSend?: number | null }).serverCpuUsPerSend ?? null
-        if (p.result.persisted !== undefined && p.result.persisted < p.result.ok) details[`${storage}_warning`] = `${p.result.ok - p.result.persisted} persisted sends answered message_seq 0`
-      } catch (e) {
-        if (!(e instanceof NotAvailable)) throw e
-        notAvailable.push(`${e.message} (BunIM on ${storage})`)
-      }
-      if (storage === 'postgres') {
+        const profileDir = opts.profile ? join(RESULTS_DIR, 'profiles', `send-${storage}`) : undefined
+        t = await startBunIM({ storage, profileDir })
+        started.push(t)
+        if (profileDir) profileDirs[storage] = profileDir
+        const target = t
         try {
-          const wk = await wkSend(t, opts)
-          details.wkproto = wk
-          rate.wk = wk.result.rate
+          await setupChannels(target)
+          cases.push({ key: `${storage}_np`, run: () => sendLoad(target, true, opts) })
+          cases.push({ key: `${storage}_p`, run: () => sendLoad(target, false, opts) })
+          if (storage === 'postgres') {
+            try {
+              const probe = await fetch(target.url + '/ws')
+              if (probe.status === 404) throw new NotAvailable('/ws (WKProto) not available yet')
+              await wkSetup(target)
+              cases.push({ key: 'wk', run: () => wkSend(target, opts) })
+            } catch (e) {
+              if (!(e instanceof NotAvailable)) throw e
+              notAvailable.push(`${e.message} (WKProto send)`)
+            }
+          }
         } catch (e) {
           if (!(e instanceof NotAvailable)) throw e
-          notAvailable.push(`${e.message} (WKProto send)`)
+          notAvailable.push(`${e.message} (BunIM on ${storage})`)
+        }
+        if (storage === 'postgres' && target.databaseUrl) {
+          // Raw INSERTs into the same database's messages table.
+          const url = target.databaseUrl
+          cases.push({
+            key: 'raw',
+            run: async () => {
+              const raw = await runLoad<{ rate: number }>(PG_INSERT, { databaseUrl: url, connections: 4, batch: 100, payloadBytes: PAYLOAD, ...windows(opts.quick) }, { timeoutMs: 60_000, watch: { server: target.pid } })
+              opts.log(`  raw 100-row INSERT (postgres.js, 4 connections): ${raw.result.rate} rows/s, cpu ${JSON.stringify(raw.cpu)}`)
+              return raw
+            },
+          })
+        }
+      } catch (e) {
+        details[`${storage}_error`] = errorText(e) + serverLog(t)
+        opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
+      }
+    }
+
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) opts.log(`send: round ${round}/${rounds}`)
+      for (const c of cases) {
+        try {
+          ;(runs[c.key] ??= []).push(await c.run())
+        } catch (e) {
+          details[`${c.key}_error`] = errorText(e) + serverLog(started.find((t) => t.name.startsWith('BunIM')))
+          opts.log(`  ${c.key} error: ${errorText(e)}`)
         }
       }
-      if (storage === 'postgres' && t.databaseUrl) {
-        // Same database, same table, after BunIM's own runs.
-        opts.log('send: raw 100-row INSERT baseline (postgres.js)')
-        const raw = await runLoad<{ rate: number }>(PG_INSERT, { databaseUrl: t.databaseUrl, connections: 4, batch: 100, payloadBytes: PAYLOAD, ...windows(opts.quick) }, { timeoutMs: 60_000, watch: { server: t.pid } })
-        opts.log(`  raw INSERT: ${raw.result.rate} rows/s, cpu ${JSON.stringify(raw.cpu)}`)
-        details.raw_insert = raw
-        rate.raw = raw.result.rate
-      }
-    } catch (e) {
-      details[`${storage}_error`] = errorText(e) + serverLog(t)
-      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
-    } finally {
-      await t?.stop()
     }
-    if (profileDir) {
-      const f = newestProfile(profileDir)
-      if (f) {
-        const s = summarizeProfile(f)
-        details[`${storage}_profile`] = s
-        for (const l of profileLines(s)) opts.log(l)
-      }
-    }
+  } finally {
+    for (const t of started) await t.stop()
+  }
+  for (const [storage, dir] of Object.entries(profileDirs)) {
+    const f = newestProfile(dir)
+    if (!f) continue
+    const s = summarizeProfile(f)
+    details[`${storage}_profile`] = s
+    for (const l of profileLines(s)) opts.log(l)
   }
 
+  const rate: Record<string, number | null> = {}
+  for (const [key, rs] of Object.entries(runs)) {
+    const b = best(rs as { result: { rate: number } }[])
+    details[key] = { best: b, all: rs }
+    rate[key] = b?.result.rate ?? null
+    rate[`${key}Cpu`] = (b as { serverCpuUsPerSend?: number | null } | undefined)?.serverCpuUsPerSend ?? null
+  }
   const r = (k: string) => rate[k] ?? null
   const rows: Row[] = [
     { metric: 'no_persist sends/s (Postgres)', value: r('postgres_np'), unit: 'msg/s', baseline: { name: 'bare Bun.serve', value: r('bare') }, ratio: ratio(r('postgres_np'), r('bare')), target: '≥ 0.8× bare', pass: gate(ratio(r('postgres_np'), r('bare')), 0.8) },
     { metric: 'persisted sends/s (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('postgres_np') }, ratio: ratio(r('postgres_p'), r('postgres_np')), target: '≥ 0.7× no_persist', pass: gate(ratio(r('postgres_p'), r('postgres_np')), 0.7) },
     { metric: `WKProto persisted sends/s (/ws, ${WK_WINDOW} in flight per connection)`, value: r('wk'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('wk'), r('raw')), target: '≥ 0.3× raw INSERT', pass: gate(ratio(r('wk'), r('raw')), 0.3) },
     { metric: 'persisted sends/s vs raw INSERT (Postgres)', value: r('postgres_p'), unit: 'msg/s', baseline: { name: 'raw 100-row INSERT', value: r('raw') }, ratio: ratio(r('postgres_p'), r('raw')) },
+    { metric: 'persisted sends/s (embedded)', value: r('pglite_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('pglite_np') }, ratio: ratio(r('pglite_p'), r('pglite_np')), target: '≥ 5,000 msg/s', pass: r('pglite_p') == null ? null : r('pglite_p')! >= 5000 },
     { metric: 'server CPU per no_persist send (Postgres)', value: r('postgres_npCpu'), unit: 'µs', baseline: { name: 'bare Bun.serve', value: r('bareCpu') }, ratio: ratio(r('postgres_npCpu'), r('bareCpu')), higherIsBetter: false, note: 'CPU time per op: robust when other processes share the machine' },
     { metric: 'server CPU per no_persist send vs bare Elysia', value: r('postgres_npCpu'), unit: 'µs', baseline: { name: 'bare Elysia + TypeBox', value: r('elysiaCpu') }, ratio: ratio(r('postgres_npCpu'), r('elysiaCpu')), higherIsBetter: false, note: r('elysia') == null ? undefined : `bare Elysia: ${r('elysia')} msg/s` },
     { metric: 'server CPU per persisted send (Postgres)', value: r('postgres_pCpu'), unit: 'µs', baseline: { name: 'no_persist', value: r('postgres_npCpu') }, ratio: ratio(r('postgres_pCpu'), r('postgres_npCpu')), higherIsBetter: false },
-    { metric: 'persisted sends/s (embedded)', value: r('pglite_p'), unit: 'msg/s', baseline: { name: 'no_persist', value: r('pglite_np') }, ratio: ratio(r('pglite_p'), r('pglite_np')), target: '≥ 5,000 msg/s', pass: r('pglite_p') == null ? null : r('pglite_p')! >= 5000 },
   ]
   return { rows, details, notAvailable }
 }
