@@ -234,13 +234,14 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  * instant is caught by the unique index instead: the batch fails and is retried item by item.
  * The UPDATE itself always sees the newest channel row (READ COMMITTED re-checks locked rows).
  */
+// `$1::text::jsonb`: the parameter is typed text, so no driver re-encodes the JSON string.
 const BATCH_STATEMENT = `
 with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l),
 ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, $2::int)),
 idr as (select id, row_number() over (order by id) as rn from ids),
 xr as (
   select x.*, row_number() over (order by x.i) as rn
-  from jsonb_to_recordset($1::jsonb) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
+  from jsonb_to_recordset($1::text::jsonb) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
     r smallint, so smallint, st smallint, ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer, rc jsonb)
 ),
 x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
