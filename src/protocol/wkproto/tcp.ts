@@ -1,7 +1,7 @@
 /**
  * WKProto over plain TCP (IM_TCP_PORT): the same bytes as over WebSocket, as a stream. Bun's
  * socket.write() may take only part of a buffer, so each socket keeps its own bounded write queue,
- * flushed on drain.
+ * written once per event-loop turn (coalescing small packets) and on drain.
  */
 import type { Socket, TCPSocketListener } from 'bun'
 import type { AppContext } from '../../context'
@@ -12,36 +12,48 @@ const SEND_BUFFER_LIMIT = 4 * 1024 * 1024
 
 interface Conn {
   session: WkSession
+  /** frames waiting for the next flush (or for drain) */
   queue: Uint8Array[]
   queued: number
+  /** a flush is scheduled for the end of this event-loop turn */
+  flushScheduled: boolean
+  /** the kernel buffer was full: wait for drain */
+  waitingDrain: boolean
   closing: boolean
 }
 
+/**
+ * Writes everything queued as one buffer: the SENDACKs of a committed batch leave in one
+ * syscall instead of one each. Whatever the kernel does not take waits for drain.
+ */
 function flush(socket: Socket<Conn>): void {
   const c = socket.data
-  while (c.queue.length) {
-    const head = c.queue[0]!
-    const n = socket.write(head)
-    if (n < head.length) {
-      c.queue[0] = head.subarray(Math.max(n, 0))
-      c.queued -= Math.max(n, 0)
+  c.flushScheduled = false
+  if (c.queue.length) {
+    const all = c.queue.length === 1 ? c.queue[0]! : Buffer.concat(c.queue)
+    const n = Math.max(socket.write(all), 0)
+    if (n < all.length) {
+      c.queue = [all.subarray(n)]
+      c.queued = all.length - n
+      c.waitingDrain = true
       return
     }
-    c.queue.shift()
-    c.queued -= head.length
+    c.queue = []
+    c.queued = 0
   }
+  c.waitingDrain = false
   if (c.closing) socket.end()
 }
 
 function tcpTransport(socket: Socket<Conn>): WkTransport {
+  const schedule = (c: Conn) => {
+    if (c.flushScheduled || c.waitingDrain) return
+    c.flushScheduled = true
+    setImmediate(() => flush(socket))
+  }
   const write = (bytes: Uint8Array) => {
     const c = socket.data
     if (c.closing) return false
-    if (c.queue.length === 0) {
-      const n = socket.write(bytes)
-      if (n === bytes.length) return true
-      bytes = bytes.subarray(Math.max(n, 0))
-    }
     if (c.queued + bytes.length > SEND_BUFFER_LIMIT) {
       // A client that stopped reading is cut off; it recovers through history.
       c.closing = true
@@ -51,6 +63,7 @@ function tcpTransport(socket: Socket<Conn>): WkTransport {
     // Copy: the caller may reuse its buffer.
     c.queue.push(Uint8Array.from(bytes))
     c.queued += bytes.length
+    schedule(c)
     return true
   }
   return {
@@ -61,7 +74,9 @@ function tcpTransport(socket: Socket<Conn>): WkTransport {
       const c = socket.data
       if (c.closing) return
       c.closing = true
-      if (!c.queue.length) socket.end()
+      // Queued frames (a refusing CONNACK, a DISCONNECT) go out first; flush ends the socket.
+      if (c.queue.length) schedule(c)
+      else socket.end()
     },
   }
 }
@@ -75,7 +90,7 @@ export function startWkprotoTcp(ctx: AppContext, port = ctx.config.tcpPort): TCP
     port,
     socket: {
       open(socket) {
-        socket.data = { session: undefined as unknown as WkSession, queue: [], queued: 0, closing: false }
+        socket.data = { session: undefined as unknown as WkSession, queue: [], queued: 0, flushScheduled: false, waitingDrain: false, closing: false }
         socket.data.session = service.open(tcpTransport(socket), 'binary')
         // SENDACKs are small and latency-bound: no Nagle delay.
         socket.setNoDelay(true)
