@@ -49,7 +49,13 @@ function tcpTransport(socket: Socket<Conn>): WkTransport {
   const schedule = (c: Conn) => {
     if (c.flushScheduled || c.waitingDrain) return
     c.flushScheduled = true
-    setImmediate(() => flush(socket))
+    setImmediate(() => {
+      try {
+        flush(socket)
+      } catch {
+        // the socket closed meanwhile: its close handler ends the session
+      }
+    })
   }
   const write = (bytes: Uint8Array) => {
     const c = socket.data
@@ -99,7 +105,11 @@ export function startWkprotoTcp(ctx: AppContext, port = ctx.config.tcpPort): TCP
         socket.data.session.onBinary(chunk)
       },
       drain(socket) {
-        flush(socket)
+        try {
+          flush(socket)
+        } catch {
+          // closed meanwhile
+        }
       },
       close(socket) {
         socket.data?.session?.onTransportClosed()

@@ -15,20 +15,49 @@ import type { WkSession, WkTransport } from './session'
 const SEND_BUFFER_LIMIT = 4 * 1024 * 1024
 
 function wsTransport(socket: ServerWebSocket<unknown>): WkTransport {
-  const checked = (r: number) => {
-    // 0 = dropped; -1 = queued under backpressure: cut off a client that stopped reading.
-    if (r === 0 || (r < 0 && socket.getBufferedAmount() > SEND_BUFFER_LIMIT)) {
-      socket.terminate()
-      return false
+  // Frames of one event-loop turn (e.g. the SENDACKs of a committed batch) go out corked: one
+  // syscall, still one WebSocket message per packet.
+  let pending: (Buffer | string)[] = []
+  let closed = false
+  const flush = () => {
+    const frames = pending
+    pending = []
+    if (closed) return
+    try {
+      corked(frames)
+    } catch {
+      // the socket closed meanwhile: its close handler ends the session
+      closed = true
     }
+  }
+  const corked = (frames: (Buffer | string)[]) =>
+    socket.cork(() => {
+      for (const f of frames) {
+        const r = typeof f === 'string' ? socket.sendText(f) : socket.sendBinary(f)
+        // 0 = dropped; -1 = queued under backpressure: cut off a client that stopped reading.
+        if (r === 0 || (r < 0 && socket.getBufferedAmount() > SEND_BUFFER_LIMIT)) {
+          closed = true
+          socket.terminate()
+          return
+        }
+      }
+    })
+  const queue = (f: Buffer | string) => {
+    if (closed) return false
+    if (pending.push(f) === 1) setImmediate(flush)
     return true
   }
   return {
     name: 'wkproto-ws',
-    // Buffer, not Uint8Array: Bun sends it as one binary message as is.
-    sendBinary: (frame) => checked(socket.sendBinary(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength))),
-    sendText: (text) => checked(socket.sendText(text)),
-    close: () => socket.close(1000),
+    // Buffer, not Uint8Array: Bun sends it as one binary message as is. Copied: callers reuse buffers.
+    sendBinary: (frame) => queue(Buffer.from(frame)),
+    sendText: (text) => queue(text),
+    close: () => {
+      if (closed) return
+      flush()
+      closed = true
+      socket.close(1000)
+    },
   }
 }
 
