@@ -123,7 +123,7 @@ CREATE TABLE "webhook_outbox" (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX "messages_channel_seq_idx" ON "messages" USING btree ("channel_id","channel_type","message_seq") WHERE "messages"."message_seq" > 0;--> statement-breakpoint
-CREATE UNIQUE INDEX "messages_idempotence_idx" ON "messages" USING btree ("channel_id","channel_type","from_uid","client_msg_no");--> statement-breakpoint
+CREATE UNIQUE INDEX "messages_idempotence_idx" ON "messages" USING btree ((messages.channel_type::text || ':' || length(messages.channel_id)::text || ':' || messages.channel_id || ':' || length(messages.from_uid)::text || ':' || messages.from_uid || ':' || messages.client_msg_no));--> statement-breakpoint
 CREATE INDEX "messages_channel_id_idx" ON "messages" USING btree ("channel_id","channel_type","message_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "stream_chunks_idempotence_idx" ON "stream_chunks" USING btree ("stream_no","client_msg_no");--> statement-breakpoint
 CREATE INDEX "subscribers_uid_idx" ON "subscribers" USING btree ("uid");--> statement-breakpoint

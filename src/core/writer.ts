@@ -14,6 +14,7 @@
  */
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
+import { IDEMPOTENCE_KEY } from '../db/schema'
 import type { Logger } from '../log'
 import { DomainError, notFound } from './errors'
 import type { CoreEvents } from './events'
@@ -224,7 +225,8 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  * The whole batch as ONE statement (so one round trip and an implicit transaction):
  *   lk      the cluster-wide write lock (held to the implicit COMMIT);
  *   ids     one nextval per item, taken after the lock (nextval is evaluated on rows joined with lk);
- *   dup     items whose (channel, from_uid, client_msg_no) is already stored;
+ *   dup     items whose (channel, from_uid, client_msg_no) is already stored (compared as
+ *           IDEMPOTENCE_KEY, so only messages_idempotence_idx can serve it, statistics or not);
  *   bump    one UPDATE … RETURNING per channel with history items → their gapless seqs;
  *   ins     the messages (live ones are not stored); streams for stream anchors;
  *   ub/qi   command-queue seqs per recipient (users.cmd_last_seq) and the queue rows;
@@ -246,9 +248,9 @@ xr as (
 ),
 x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
 dup as materialized (
-  select x.i, m.message_id from x
-  join messages m on m.channel_id = x.c and m.channel_type = x.t and m.from_uid = x.f and m.client_msg_no = x.n
-  where x.cs and x.k <> 'l'
+  select k.i, m.message_id
+  from (select x.i, x.c as channel_id, x.t as channel_type, x.f as from_uid, x.n as client_msg_no from x where x.cs and x.k <> 'l') k
+  join messages m on ${IDEMPOTENCE_KEY('m')} = ${IDEMPOTENCE_KEY('k')}
 ),
 fresh as materialized (select x.* from x where not exists (select 1 from dup where dup.i = x.i)),
 cnt as (select c, t, count(*) as n, max(id) as last_id from fresh where k = 'h' group by c, t),

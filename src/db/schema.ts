@@ -101,6 +101,13 @@ export const channelLists = pgTable(
 )
 
 /**
+ * The idempotence key of a message, `type:len(channel):channel:len(from):from:client_msg_no`: the
+ * lengths make it injective whatever the ids contain. `tbl` qualifies the columns.
+ */
+export const IDEMPOTENCE_KEY = (tbl: string) =>
+  `${tbl}.channel_type::text || ':' || length(${tbl}.channel_id)::text || ':' || ${tbl}.channel_id || ':' || length(${tbl}.from_uid)::text || ':' || ${tbl}.from_uid || ':' || ${tbl}.client_msg_no`
+
+/**
  * Stored messages. message_seq > 0: the channel's history (gapless). message_seq = 0: stored only
  * for idempotence and the command queues (sync_once, subscriber-scoped sends).
  */
@@ -131,7 +138,13 @@ export const messages = pgTable(
     uniqueIndex('messages_channel_seq_idx')
       .on(t.channelId, t.channelType, t.messageSeq)
       .where(sql`${t.messageSeq} > 0`),
-    uniqueIndex('messages_idempotence_idx').on(t.channelId, t.channelType, t.fromUid, t.clientMsgNo),
+    /**
+     * Idempotence of (channel, from_uid, client_msg_no) as ONE expression (see IDEMPOTENCE_KEY): the
+     * writer's lookup compares that expression, so this index is the only one that can serve it.
+     * With plain columns, the planner picked messages_channel_id_idx on tables not yet analysed
+     * (always on PGlite) and read the channel's whole history per message.
+     */
+    uniqueIndex('messages_idempotence_idx').on(sql.raw(`(${IDEMPOTENCE_KEY('messages')})`)),
     /** message_id-based history (quick-im ranges, poll/SSE replay) */
     index('messages_channel_id_idx').on(t.channelId, t.channelType, t.messageId),
   ],
