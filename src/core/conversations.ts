@@ -6,6 +6,8 @@
  *   visible  ⇔ channel.last_msg_seq > greatest(join_seq, deleted_seq)
  *   unread   = unread_base + red-dot messages of others with seq > greatest(read_seq, join_seq, deleted_seq)
  *   version  = greatest(channel.last_message_id, conversations.version)
+ * (Every read of history says `message_seq > 0` literally: only then may the planner use the
+ * partial index messages_channel_seq_idx.)
  * Versions come from message_id_seq, taken under the writer's advisory lock so they too grow in
  * commit order (a client syncing with its max version misses nothing).
  */
@@ -72,7 +74,7 @@ export function createConversationService(db: Db, channels: ChannelInternals, st
               greatest(c.last_message_id, coalesce(v.version, 0)) as version,
               coalesce(v.unread_base, 0) + (
                 select count(*) from messages x
-                where x.channel_id = s.channel_id and x.channel_type = s.channel_type
+                where x.channel_id = s.channel_id and x.channel_type = s.channel_type and x.message_seq > 0
                   and x.message_seq > greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0))
                   and x.from_uid <> s.uid and x.red_dot = 1
               )::int as unread,
@@ -80,7 +82,7 @@ export function createConversationService(db: Db, channels: ChannelInternals, st
             from subscribers s
             join channels c on c.channel_id = s.channel_id and c.channel_type = s.channel_type and not c.is_delete
             left join conversations v on v.uid = s.uid and v.channel_id = s.channel_id and v.channel_type = s.channel_type
-            left join messages m on m.channel_id = c.channel_id and m.channel_type = c.channel_type and m.message_seq = c.last_msg_seq
+            left join messages m on m.channel_id = c.channel_id and m.channel_type = c.channel_type and m.message_seq > 0 and m.message_seq = c.last_msg_seq
             where s.uid = ${uid}
               and c.last_msg_seq > greatest(s.join_seq, coalesce(v.deleted_seq, 0))
               and greatest(c.last_message_id, coalesce(v.version, 0)) > ${version}
@@ -103,7 +105,7 @@ export function createConversationService(db: Db, channels: ChannelInternals, st
           sql`select ${sql.raw(MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', '))}
               from jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as k(c text, t smallint, s bigint)
               cross join lateral (
-                select * from messages where channel_id = k.c and channel_type = k.t and message_seq > greatest(k.s, 0)
+                select * from messages where channel_id = k.c and channel_type = k.t and message_seq > 0 and message_seq > k.s
                 order by message_seq desc limit ${msgCount}
               ) m`,
         )
