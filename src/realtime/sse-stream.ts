@@ -62,6 +62,11 @@ export class SseStream {
     while (!this.closed && this.queued > this.limit / 2) await new Promise<void>((r) => this.drainWaiters.push(r))
   }
 
+  /** Ends the stream as a slow consumer (the response is aborted; the client reconnects). */
+  cutOff(): void {
+    this.finish(true)
+  }
+
   /** Ends the stream, optionally with a last event (kickout). */
   end(lastEvent?: string): void {
     if (this.closed) return

@@ -48,6 +48,21 @@ export class QuickImAuth {
   }
 }
 
+/**
+ * Why a request with an unparseable body would have been refused anyway, if it would: the body is
+ * parsed before any handler runs, but a caller without the right token must learn nothing from it.
+ */
+export async function refusalOf(auth: QuickImAuth, path: string, request: Request, remoteAddress: string | undefined): Promise<QuickImError | undefined> {
+  try {
+    if (path.startsWith('/inner/')) auth.manager(request, remoteAddress)
+    else await auth.client(request, new URL(request.url).searchParams.get('token') ?? undefined)
+    return undefined
+  } catch (err) {
+    if (err instanceof QuickImError) return err
+    throw err
+  }
+}
+
 function bearer(header: string | null): string | undefined {
   if (!header) return undefined
   const v = header.replace(/^Bearer\s+/i, '').trim()

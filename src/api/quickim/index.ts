@@ -6,7 +6,7 @@ import { Elysia } from 'elysia'
 import type { AppContext } from '../../context'
 import { QuickImService } from '../../core/quickim/service'
 import type { Hub } from '../../realtime/hub'
-import { QuickImAuth } from './auth'
+import { QuickImAuth, refusalOf } from './auth'
 import { errorEnvelope } from './envelope'
 import { quickImFormats } from './frames'
 import { type NotifyOptions, notifyRoutes } from './notify'
@@ -17,9 +17,11 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
   const auth = new QuickImAuth(ctx)
   const svc = new QuickImService(ctx.core)
   return new Elysia()
-    .onError(({ code, error, set }) => {
+    .onError(async ({ code, error, set, path, request, server }) => {
       set.status = 200
-      return errorEnvelope(code, error, ctx.log)
+      // a malformed body is reported only to a caller that may use the route
+      const refused = code === 'PARSE' ? await refusalOf(auth, path, request, server?.requestIP(request)?.address).catch(() => undefined) : undefined
+      return errorEnvelope(code, refused ?? error, ctx.log)
     })
     .use(innerRoutes(ctx, auth, svc))
     .use(notifyRoutes(ctx, ctx.hub, auth, opts))

@@ -6,7 +6,7 @@
  * - poll: callback path into a buffer while waiting; stored position per (session, platform).
  */
 import type { Server, ServerWebSocket } from 'bun'
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { CHANNEL_PERSON, type Message } from '../../core/types'
 import { PollCursors } from '../../core/quickim/poll-cursors'
 import { parseMsgId } from '../../core/quickim/msg-id'
@@ -19,15 +19,34 @@ import type { Delivery, HubConnection } from '../../realtime/types'
 import type { QuickImAuth } from './auth'
 import { CODE, QuickImError } from './envelope'
 import { QIM_JSON, QIM_MSGPACK, QIM_SSE } from './frames'
-import { notifyQuery } from './model'
+import { envelope, notifyQuery, openApiSchema, reply } from './model'
 
 const POLL_DEFAULT_S = 25
 const POLL_MAX_S = 60
 const SSE_HEARTBEAT_MS = 15_000
 const REPLAY_PAGE = 500
 const POLL_PAGE = 1000
+/** bytes counted per held-back SSE message besides its payload (ids, names, JSON) */
+const PENDING_OVERHEAD = 256
 /** quick-im connections report this WuKongIM device flag in /user/onlinestatus */
 const QUICKIM_DEVICE_FLAG = 1
+
+/** a message of channel history (live-only ones, no_persist or scoped, have no seq) */
+const isStored = (m: Message) => m.messageSeq > 0
+
+/** Resolves after `seconds`, or at once when the returned wake function is called or the client goes away. */
+function waitForDelivery(seconds: number, signal: AbortSignal, setWake: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, seconds * 1000)
+    const wake = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', wake)
+      resolve()
+    }
+    setWake(wake)
+    signal.addEventListener('abort', wake)
+  })
+}
 
 /** the viewer a frame is encoded for: only person channels differ per viewer */
 const viewerOf = (m: Message, uid: string) => (m.channelType === CHANNEL_PERSON ? uid : '')
@@ -90,7 +109,9 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
     }
     server?.timeout(request, 0)
     const uid = claims.session
+    // live messages held back while a replay runs; bounded like the stream itself
     let pending: Message[] | undefined = replayFrom !== undefined ? [] : undefined
+    let pendingBytes = 0
     const conn: HubConnection = {
       id: connectionId('sse'),
       uid,
@@ -100,8 +121,9 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
       replaceKey: replaceKeyOf(claims),
       deliver(d: Delivery) {
         if (d.type !== 'message') return
-        if (pending) pending.push(d.message)
-        else stream.write(d.frame(QIM_SSE, viewerOf(d.message, uid)))
+        if (!pending) stream.write(d.frame(QIM_SSE, viewerOf(d.message, uid)))
+        else if ((pendingBytes += d.message.payload.byteLength + PENDING_OVERHEAD) + stream.queued > hub.sendBufferLimit) stream.cutOff()
+        else pending.push(d.message)
       },
       close: (reason) => {
         if (reason === 'replaced') stream.end('event: kickout\ndata: {"reason":"replaced"}\n\n')
@@ -134,10 +156,11 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
       for (;;) {
         const page = await core.messages.since(keys, last, REPLAY_PAGE)
         for (const m of page) {
+          // wait for the reader before each event: a replay larger than the buffer is not a slow consumer
+          await stream.drained()
           if (!stream.write(encode(m))) return
           last = m.messageId
         }
-        await stream.drained()
         if (page.length < REPLAY_PAGE || stream.isClosed) break
       }
     } catch (err) {
@@ -151,8 +174,8 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
     }
   }
 
-  async function poll(claims: TokenClaims, query: { cursor?: string; timeout?: number }, request: Request, server: Server<unknown> | null) {
-    const timeoutS = Math.min(query.timeout ?? POLL_DEFAULT_S, POLL_MAX_S)
+  async function poll(claims: TokenClaims, query: { cursor?: string; timeout?: string }, request: Request, server: Server<unknown> | null) {
+    const timeoutS = Math.min(query.timeout === undefined ? POLL_DEFAULT_S : Number(query.timeout), POLL_MAX_S)
     let cursor: number
     if (query.cursor !== undefined && query.cursor !== '') {
       const id = parseMsgId(query.cursor)
@@ -181,36 +204,26 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
       close: () => wake?.(),
     }
     // Subscribe first, then read history: whatever commits in between is in one or the other.
+    // Stored messages are always answered from the database (a live delivery only wakes the
+    // poll): the answer is then a gapless run of ids, whatever order deliveries came in and
+    // however many are pending. Live-only messages (no_persist, scoped) ride along as delivered.
     await hub.attach(conn)
-    let frames: string[]
-    let last = cursor
+    let stored: Message[]
     try {
-      const keys = hub.channelsOfConnection(conn.id)
-      const stored = await core.messages.since(keys, cursor, POLL_PAGE)
-      if (!stored.length && !live.length && timeoutS > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutS * 1000)
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-          request.signal.addEventListener('abort', wake)
-        })
-      }
-      hub.detach(conn)
-      frames = stored.map((m) => JSON.stringify(quickImMessage(m, uid)))
-      if (stored.length) last = stored[stored.length - 1]!.messageId
-      const storedLast = last
-      for (const l of live) {
-        if (l.message.messageSeq > 0 && l.message.messageId <= storedLast) continue
-        frames.push(l.frame)
-        // only stored messages move the position: a live-only message never hides an older commit
-        if (l.message.messageSeq > 0 && l.message.messageId > last) last = l.message.messageId
+      const readStored = () => core.messages.since(hub.channelsOfConnection(conn.id), cursor, POLL_PAGE)
+      stored = await readStored()
+      if (!stored.length && timeoutS > 0) {
+        if (!live.length) await waitForDelivery(timeoutS, request.signal, (w) => (wake = w))
+        if (live.some((l) => isStored(l.message))) stored = await readStored()
       }
     } finally {
       hub.detach(conn)
     }
-    await cursors.set(claims.session, claims.platform, last)
+    const frames = stored.map((m) => JSON.stringify(quickImMessage(m, uid)))
+    for (const l of live) if (!isStored(l.message)) frames.push(l.frame)
+    // a client that went away never got this answer: it resumes where it asked from
+    const answered = stored.length && !request.signal.aborted ? stored.at(-1)!.messageId : cursor
+    await cursors.set(claims.session, claims.platform, answered)
     if (!frames.length) return new Response(null, { status: 204 })
     return new Response(`{"code":0,"data":{"Msg":[${frames.join(',')}]}}`, { headers: { 'content-type': 'application/json' } })
   }
@@ -231,6 +244,17 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
       detail: {
         tags: ['quick-im'],
         summary: 'Real-time messages: protoc=ws (JSON or format=msgpack frames), sse (Last-Event-ID replay) or poll (cursor, timeout ≤ 60 s)',
+        responses: {
+          200: {
+            description: 'poll: the messages since the cursor; sse: `text/event-stream` of `id: <MsgId>`, `event: message`, `data: <message JSON>`; errors: the envelope',
+            content: {
+              'application/json': { schema: openApiSchema(envelope(reply.messages)) },
+              'text/event-stream': { schema: openApiSchema(t.String()) },
+            },
+          },
+          101: { description: 'ws: one message per frame (JSON text, or binary msgpack with format=msgpack)' },
+          204: { description: 'poll: nothing came before the timeout' },
+        },
       },
     },
   )

@@ -8,7 +8,8 @@ const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'
 const DIGITS = 16
 const VALUE = new Map<string, number>([...ALPHABET].map((c, i) => [c, i]))
 const GROUPED = /^([2-9A-HJ-NP-Z]{5})-([2-9A-HJ-NP-Z]{4})-([2-9A-HJ-NP-Z]{4})-([2-9A-HJ-NP-Z]{3})$/
-const DECIMAL = /^\d{1,30}$/
+/** any length: a well-formed decimal above 2^53−1 is unknown, not malformed (callers bound the length) */
+const DECIMAL = /^\d+$/
 
 export function encodeMsgId(messageId: number): string {
   if (!Number.isSafeInteger(messageId) || messageId < 0) throw new RangeError(`not a message id: ${messageId}`)

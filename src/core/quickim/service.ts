@@ -4,8 +4,8 @@
  * but take no sends and no joins; MsgIds must name a stored message of the conversation.
  */
 import type { ChannelInfo, Core } from '../core'
-import { archived, forbidden, invalid, notFound } from '../errors'
-import { CHANNEL_GROUP, CHANNEL_PERSON, type ChannelKey, type Message } from '../types'
+import { archived, DomainError, forbidden, invalid, notFound } from '../errors'
+import { CHANNEL_GROUP, type ChannelKey, type Message } from '../types'
 import { isValidUid } from '../channel-id'
 import { parseMsgId } from './msg-id'
 
@@ -44,15 +44,21 @@ export class QuickImService {
   async send(session: string, conversationId: string, input: { status: number; type: number; content: string }): Promise<number> {
     const info = await this.memberConversation(conversationId, session)
     if (info.isArchive) throw archived(`conversation ${conversationId} is archived`)
-    const r = await this.core.messages.send({
-      fromUid: session,
-      channelId: conversationId,
-      channelType: CHANNEL_GROUP,
-      payload: new TextEncoder().encode(input.content),
-      type: input.type,
-      status: input.status,
-    })
-    return r.messageId
+    try {
+      const r = await this.core.messages.send({
+        fromUid: session,
+        channelId: conversationId,
+        channelType: CHANNEL_GROUP,
+        payload: new TextEncoder().encode(input.content),
+        type: input.type,
+        status: input.status,
+      })
+      return r.messageId
+    } catch (err) {
+      // the core checks the payload; quick-im calls that field `content`
+      if (err instanceof DomainError && err.kind === 'too_large') throw invalid(err.message.replace(/^payload/, 'content'))
+      throw err
+    }
   }
 
   /** /inner/get_token: the session becomes a user */
@@ -90,10 +96,10 @@ export class QuickImService {
     return this.core.channels.isMember(QuickImService.key(conversationId), session)
   }
 
-  /** conversation ids (every non-person channel) the session belongs to */
+  /** conversation ids (group channels: a conversation is always type 2) the session belongs to */
   async joined(session: string): Promise<string[]> {
     const keys = await this.core.channels.channelsOf(session)
-    return keys.filter((k) => k.channelType !== CHANNEL_PERSON).map((k) => k.channelId)
+    return keys.filter((k) => k.channelType === CHANNEL_GROUP).map((k) => k.channelId)
   }
 
   /** every conversation must exist (nothing changes otherwise) */

@@ -1,0 +1,131 @@
+/**
+ * Edge cases of the quick-im contract (SPEC §4) found by an adversarial audit: bounds, field
+ * names in 10001, authentication before parsing, MsgId forms, conversation listing, OpenAPI.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startTestServer, type TestServer } from '../../helpers/server'
+import { parseMsgId } from '../../../src/core/quickim/msg-id'
+import { QuickIm } from './client'
+
+let server: TestServer
+let q: QuickIm
+let alice: string
+beforeAll(async () => {
+  server = await startTestServer({ maxPayloadBytes: 1024 })
+  q = new QuickIm(server)
+  alice = await q.token('alice')
+}, 30_000)
+afterAll(() => server.stop())
+
+const wk = (path: string, body: unknown) =>
+  fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+describe('10001 names the field, never 10002', () => {
+  test('conversation_type beyond what can be stored', async () => {
+    for (const conversation_type of [1e30, 2 ** 63, -(2 ** 60)]) {
+      expect(await q.post('/create_conversation', { conversation_type }, alice)).toEqual({ code: 10001, error: expect.stringContaining('conversation_type') })
+      expect(await q.post('/inner/create_conversation', { conversation_type, sessions: ['alice'] })).toEqual({ code: 10001, error: expect.stringContaining('conversation_type') })
+    }
+    expect((await q.post('/create_conversation', { conversation_type: Number.MAX_SAFE_INTEGER }, alice)).code).toBe(0)
+  })
+
+  test('integers are JSON numbers: numeric strings are refused, like Go decoding refuses them', async () => {
+    expect(await q.post('/inner/get_token', { session: 'alice', platform: '1' })).toEqual({ code: 10001, error: expect.stringContaining('platform') })
+    const id = await q.conversation(['alice'])
+    expect(await q.post('/send_msg', { conversation_id: id, content: 'x', type: '5' }, alice)).toEqual({ code: 10001, error: expect.stringContaining('type') })
+    expect(await q.post('/create_conversation', { conversation_type: '3' }, alice)).toEqual({ code: 10001, error: expect.stringContaining('conversation_type') })
+    expect((await q.ok('/get_conversation_last_30_msg', { conversation_id: id }, alice)).Msg).toEqual([])
+  })
+
+  test('content over the payload limit names content', async () => {
+    const id = await q.conversation(['alice'])
+    const r = await q.post('/send_msg', { conversation_id: id, content: 'é'.repeat(600) }, alice)
+    expect(r).toEqual({ code: 10001, error: expect.stringContaining('content') })
+    expect((await q.ok('/get_conversation_last_30_msg', { conversation_id: id }, alice)).Msg).toEqual([])
+  })
+
+  test('a bad poll timeout names timeout', async () => {
+    for (const timeout of ['-1', 'abc', '1e999']) {
+      const res = await fetch(`${server.url}/notify?protoc=poll&timeout=${timeout}&token=${encodeURIComponent(alice)}`)
+      expect(await res.json()).toEqual({ code: 10001, error: expect.stringContaining('timeout') })
+    }
+  })
+})
+
+describe('authentication comes before parsing', () => {
+  test('malformed JSON without a valid client token → 10101', async () => {
+    for (const token of [undefined, 'garbage']) {
+      const r = await q.post('/send_msg', '{not json', token)
+      expect(r).toEqual({ code: 10101, error: expect.any(String) })
+    }
+    expect(await q.post('/send_msg', '{not json', alice)).toEqual({ code: 10001, error: expect.stringContaining('body') })
+  })
+
+  test('malformed JSON without the manager token → 10003', async () => {
+    const guarded = await startTestServer({ managerToken: 'm-secret' })
+    const g = new QuickIm(guarded)
+    expect(await g.post('/inner/get_token', '{not json')).toEqual({ code: 10003, error: expect.any(String) })
+    expect(await g.post('/inner/get_token', '{not json', 'm-secret')).toEqual({ code: 10001, error: expect.stringContaining('body') })
+    await guarded.stop()
+  }, 30_000)
+})
+
+describe('MsgId forms', () => {
+  test('well-formed ids above 2^53−1, as JSON numbers or long decimals → 10004', async () => {
+    const id = await q.conversation(['alice'])
+    const first = await q.send(alice, id, 'one')
+    const bodies = [
+      { msg_id: 1e300 },
+      { msg_id: 2 ** 64 },
+      { msg_id: '1' + '0'.repeat(40) },
+      { msg_id: '0'.repeat(40) + '1' + '0'.repeat(20) },
+    ]
+    for (const b of bodies) {
+      const r = await q.post('/get_conversation_30msg_after_the_id', { conversation_id: id, ...b }, alice)
+      expect(r).toEqual({ code: 10004, error: expect.stringContaining('msg_id') })
+    }
+    // a decimal with leading zeros still names that message
+    const decimal = '0'.repeat(30) + String(parseMsgId(first))
+    const r = await q.post('/get_conversation_msg_by_range', { conversation_id: id, start_msg_id: decimal, end_msg_id: first }, alice)
+    expect(r.data.Msg.map((m: { MsgId: string }) => m.MsgId)).toEqual([first])
+  })
+})
+
+describe('conversations', () => {
+  test('/get_joined_conversation lists group channels only (not other WuKongIM channel types)', async () => {
+    const session = 'lister'
+    const token = await q.token(session)
+    const conv = await q.conversation([session])
+    expect((await wk('/channel', { channel_id: 'cs-room', channel_type: 3, subscribers: [session] })).status).toBe(200)
+    expect((await wk('/channel', { channel_id: conv, channel_type: 5, subscribers: [session] })).status).toBe(200)
+    expect((await q.ok('/get_joined_conversation', {}, token)).Conversations).toEqual([conv])
+  })
+})
+
+describe('OpenAPI', () => {
+  test('every quick-im route documents its request and its enveloped response', async () => {
+    const doc = (await (await fetch(`${server.url}/swagger/json`)).json()) as { paths: Record<string, Record<string, any>> }
+    const posts = [
+      '/send_msg', '/create_conversation', '/join_conversation', '/leave_conversation', '/check_joined_conversation',
+      '/get_joined_conversation', '/get_conversation_detail', '/get_lastone_msgid', '/get_conversation_msg_by_range',
+      '/get_conversation_30msg_before_the_id', '/get_conversation_30msg_after_the_id', '/get_conversation_last_30_msg',
+      '/get_conversation_lastone_msg', '/inner/get_token', '/inner/create_conversation', '/inner/join_conversation',
+      '/inner/kickout_conversation', '/inner/set_archive_conversations',
+    ]
+    for (const path of posts) {
+      const op = doc.paths[path]?.post
+      expect(op).toBeDefined()
+      expect(op.requestBody ?? op.parameters).toBeDefined()
+      const schema = op.responses?.['200']?.content?.['application/json']?.schema
+      expect(schema, path).toBeDefined()
+      expect(JSON.stringify(schema)).toContain('"code"')
+    }
+    const send = JSON.stringify(doc.paths['/send_msg']!.post.responses['200'])
+    expect(send).toContain('MsgID')
+    const history = JSON.stringify(doc.paths['/get_conversation_last_30_msg']!.post.responses['200'])
+    for (const field of ['MsgId', 'ConversationID', 'FromSession', 'SendTime', 'Status', 'Type', 'Content']) expect(history).toContain(field)
+    const notify = doc.paths['/notify']?.get
+    expect(notify.responses?.['200']).toBeDefined()
+    expect(JSON.stringify(notify.parameters)).toContain('cursor')
+  })
+})
