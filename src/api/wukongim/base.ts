@@ -4,6 +4,7 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
+import type { Server } from 'elysia/universal'
 import type { AppContext } from '../../context'
 import { DomainError, type DomainErrorKind } from '../../core/errors'
 
@@ -27,12 +28,22 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/** The manager token from `token:` or `Authorization: Bearer`; without one configured, loopback callers only. */
-export function managerAllowed(ctx: AppContext, request: Request, remoteAddress: string | undefined): boolean {
+/** Requests already let through (the parse hook and the transform hook both ask). */
+const authorized = new WeakSet<Request>()
+
+/**
+ * The manager token from `token:` or `Authorization: Bearer`; without one configured, loopback
+ * callers only (an in-process `app.handle()` has no socket and counts as local). Checked once per
+ * request; the peer address is only looked up when no token is configured.
+ */
+export function authorizeManager(ctx: AppContext, request: Request, server: Server | null): void {
+  if (authorized.has(request)) return
   const secret = ctx.config.managerToken
-  if (!secret) return remoteAddress === undefined || LOOPBACK.has(remoteAddress)
-  const given = request.headers.get('token') ?? request.headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? ''
-  return sameSecret(given, secret)
+  const allowed = secret
+    ? sameSecret(request.headers.get('token') ?? request.headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? '', secret)
+    : !server || LOOPBACK.has(server.requestIP(request)?.address ?? '')
+  if (!allowed) throw new DomainError('unauthorized', 'invalid or missing manager token')
+  authorized.add(request)
 }
 
 /** "/channel_id" + "Expected string" → "channel_id: Expected string" */
@@ -50,8 +61,8 @@ function validationMessage(error: unknown): string {
 
 export function wukongimBase(ctx: AppContext) {
   return new Elysia()
-    .onParse(async ({ request, server }) => {
-      if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')
+    .onParse(async ({ request, server, path }) => {
+      authorizeManager(ctx, request, server)
       const text = await request.text()
       if (text.trim() === '') throw new DomainError('invalid', 'body: required (a JSON document)')
       let body: unknown
@@ -61,14 +72,12 @@ export function wukongimBase(ctx: AppContext) {
         throw new DomainError('invalid', 'request body is not valid JSON')
       }
       // Checked here because Elysia's normalizer turns a wrong top-level shape into {} before validating.
-      const wantsArray = ARRAY_BODIES.has(new URL(request.url).pathname)
+      const wantsArray = ARRAY_BODIES.has(path)
       if (wantsArray && !Array.isArray(body)) throw new DomainError('invalid', 'body: Expected a JSON array')
       if (!wantsArray && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new DomainError('invalid', 'body: Expected a JSON object')
       return body
     })
-    .onTransform(({ request, server }) => {
-      if (!managerAllowed(ctx, request, server?.requestIP(request)?.address)) throw new DomainError('unauthorized', 'invalid or missing manager token')
-    })
+    .onTransform(({ request, server }) => authorizeManager(ctx, request, server))
     .onError(({ code, error: raw, set }) => {
       // Elysia wraps what a parse hook throws in a ParseError: our own refusal is its cause.
       const error = code === 'PARSE' && (raw as { cause?: unknown }).cause instanceof DomainError ? (raw as { cause: DomainError }).cause : raw
