@@ -289,6 +289,24 @@ describe('connection handling', () => {
     }
   })
 
+  test('SUB answers SUBACK (member → 1, not a member → 3, unsubscribe → 1); a client DISCONNECT closes', async () => {
+    const c = await login('carol')
+    c.send({ type: PacketType.SUB, setting: 0, subNo: 's1', channelId: 'g1', channelType: 2, action: 0, param: '' })
+    c.send({ type: PacketType.SUB, setting: 0, subNo: 's2', channelId: 'g2', channelType: 2, action: 0, param: '' })
+    c.send({ type: PacketType.SUB, setting: 0, subNo: 's3', channelId: 'g2', channelType: 2, action: 1, param: '' })
+    const acks = await eventually(() => {
+      const a = c.received.filter((p) => p.type === PacketType.SUBACK)
+      return a.length === 3 ? a : undefined
+    })
+    expect(acks!.map((a) => (a.type === PacketType.SUBACK ? [a.subNo, a.channelId, a.action, a.reasonCode] : []))).toEqual([
+      ['s1', 'g1', 0, 1],
+      ['s2', 'g2', 0, 3],
+      ['s3', 'g2', 1, 1],
+    ])
+    c.send({ type: PacketType.DISCONNECT, reasonCode: 0, reason: 'bye' })
+    await eventually(() => c.closed)
+  })
+
   test('/user/onlinestatus lists a live WKProto connection', async () => {
     await login('judy', { deviceFlag: 2 })
     const r = await api(server.url, '/user/onlinestatus', ['judy'])

@@ -78,6 +78,7 @@ export class WkSession {
   private inflightCount = 0
   private hubConn: HubConnection | undefined
   private closeTimer: ReturnType<typeof setTimeout> | undefined
+  private subChain: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly service: WkProtoService,
@@ -149,9 +150,12 @@ export class WkSession {
       case PacketType.PING:
         this.writePacket({ type: PacketType.PONG })
         return
-      case PacketType.SUB:
-        void this.onSub(p.subNo, p.channelId, p.channelType, p.action)
+      case PacketType.SUB: {
+        // SUBACKs in SUB order, though membership checks are async.
+        const { subNo, channelId, channelType, action } = p
+        this.subChain = this.subChain.then(() => this.onSub(subNo, channelId, channelType, action))
         return
+      }
       case PacketType.DISCONNECT:
         return this.closeNow()
       case PacketType.CONNECT:
