@@ -25,16 +25,17 @@ async function main(cfg: Config) {
   let statements = 0
   let error: string | undefined
   const loop = async (w: number) => {
+    // Distinct ids and channels per run: several runs insert into the same table.
     let seq = 0
-    let id = 1e12 + w * 1e9
+    let id = 1e12 + (process.pid % 100_000) * 1e7 + w * 2e6
     while (!stop) {
       const now = Date.now()
       const batch = Array.from({ length: cfg.batch }, () => ({
         message_id: id++,
         message_seq: ++seq,
-        channel_id: `rawbench-${w}`,
+        channel_id: `rawbench-${process.pid}-${w}`,
         channel_type: 2,
-        client_msg_no: `raw-${w}-${seq}`,
+        client_msg_no: `raw-${process.pid}-${w}-${seq}`,
         from_uid: `rawuser-${w}`,
         timestamp: Math.floor(now / 1000),
         send_time_us: now * 1000,
