@@ -71,7 +71,14 @@ export class WkProtoService {
 
   private tick(): void {
     const now = Date.now()
-    for (const s of this.all) s.tick(now)
+    for (const s of this.all) {
+      try {
+        s.tick(now)
+      } catch (err) {
+        // one session's failure must not stop the others' timers
+        this.log.warn('wkproto session tick failed', { uid: s.uid, error: err instanceof Error ? err.message : String(err) })
+      }
+    }
   }
 
   stop(): void {

@@ -357,7 +357,14 @@ export class WkSession {
     if (this.state !== 'open') return
     if (d.type === 'stream_chunk') return this.deliverChunk(d.chunk)
     const m = d.message
-    const wire = this.dialect === 'jsonrpc' ? this.recvJson(m) : encodePacket(this.recvPacket(m), this.version)
+    let wire: Uint8Array | string
+    try {
+      wire = this.dialect === 'jsonrpc' ? this.recvJson(m) : encodePacket(this.recvPacket(m), this.version)
+    } catch (err) {
+      // e.g. a payload whose encrypted base64 exceeds WKProto's 1 MiB body: the client gets it through history
+      this.service.log.warn('wkproto RECV not encodable', { uid: this.uid, messageId: m.messageId, error: err instanceof Error ? err.message : String(err) })
+      return
+    }
     if (!this.writeWire(wire)) return
     if (m.messageId > 0) this.track(m)
   }
