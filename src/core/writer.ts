@@ -11,6 +11,7 @@
  *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors, sender read marks;
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
  * No SQL runs per message; a batch costs one statement whatever its size.
+ * Live (no_persist) messages skip the batch: their ids come from a block reserved ahead (IdBlock).
  */
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
@@ -19,6 +20,7 @@ import type { Logger } from '../log'
 import { DomainError, notFound } from './errors'
 import type { CoreEvents } from './events'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
+import { IdBlock } from './id-block'
 import type { RawQuery } from './raw-query'
 import { channelKeyOf, rows } from './sql'
 import type { Message, MessageHeader, SendResult } from './types'
@@ -66,19 +68,49 @@ export class GroupCommitWriter {
   private timer: ReturnType<typeof setTimeout> | undefined
   private idleWaiters: (() => void)[] = []
   private lastUs = 0
+  private readonly liveIds: IdBlock
 
   constructor(
     private readonly db: Db,
     private readonly query: RawQuery,
     private readonly events: CoreEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.liveIds = new IdBlock(query)
+  }
 
   submit(item: WriteItem): Promise<SendResult> {
+    if (item.kind === 'live') return this.live(item)
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject })
       if (!this.running && !this.timer) this.timer = setTimeout(() => void this.drain(), LINGER_MS)
     })
+  }
+
+  /** no_persist: nothing to commit; an id from the reserved block, then straight to live delivery */
+  private async live(item: WriteItem): Promise<SendResult> {
+    const messageId = await this.liveIds.take()
+    const now = Date.now()
+    this.lastUs = Math.max(now * 1000, this.lastUs + 1)
+    const message: Message = {
+      messageId,
+      messageSeq: 0,
+      clientMsgNo: item.clientMsgNo,
+      fromUid: item.fromUid,
+      channelId: item.channelId,
+      channelType: item.channelType,
+      header: item.header,
+      setting: item.setting,
+      timestamp: Math.floor(now / 1000),
+      sendTimeUs: this.lastUs,
+      payload: item.payload,
+      type: item.type,
+      status: item.status,
+      streamNo: null,
+      expire: item.expire,
+    }
+    this.events.emit({ type: 'message', message, to: item.to, originConnection: item.originConnection })
+    return { messageId, messageSeq: 0, clientMsgNo: item.clientMsgNo, message }
   }
 
   /** resolves once every accepted item is committed (or failed) */

@@ -95,10 +95,22 @@ describe('headers and scopes', () => {
     expect(e.message.header.noPersist).toBe(1)
     expect(e.to).toBeUndefined()
   })
+  test('no_persist ids stay unique across reserved id blocks and never collide with stored ones', async () => {
+    const core = server.ctx.core
+    const live = await Promise.all(
+      Array.from({ length: 2500 }, () => core.messages.send({ fromUid: 'h1', channelId: 'hdr', channelType: 2, payload: new Uint8Array([1]), header: { noPersist: 1 } })),
+    )
+    const stored = await send({ from_uid: 'h1', channel_id: 'hdr', channel_type: 2 })
+    const ids = new Set([...live.map((r) => r.messageId), stored.body.message_id])
+    expect(ids.size).toBe(2501)
+    expect(live.every((r) => r.messageSeq === 0 && r.messageId > 0)).toBe(true)
+    // keep the later tests' "nothing in history" view of this channel
+    expect(stored.body.message_seq).toBe(1)
+  })
   test('sync_once=1: seq 0, not in history, queued for every member but the sender', async () => {
     const r = await send({ from_uid: 'h1', channel_id: 'hdr', channel_type: 2, header: { sync_once: 1 }, payload: b64('cmd') })
     expect(r.body.message_seq).toBe(0)
-    expect(await history('hdr')).toEqual([])
+    expect((await history('hdr')).map((m) => m.message_seq)).toEqual([1])
     for (const uid of ['h2', 'h3']) {
       const q = await api.post('/message/sync', { uid, limit: 10 })
       expect(q.body.map((m: any) => [m.message_seq, m.message_id, unb64(m.payload), m.header.sync_once])).toEqual([[1, r.body.message_id, 'cmd', 1]])
@@ -109,7 +121,7 @@ describe('headers and scopes', () => {
     events.length = 0
     const r = await send({ from_uid: 'h1', channel_id: 'hdr', channel_type: 2, subscribers: ['h2'], payload: b64('psst') })
     expect(r.body.message_seq).toBe(0)
-    expect(await history('hdr')).toEqual([])
+    expect((await history('hdr')).map((m) => m.message_seq)).toEqual([1])
     const e = events.find((x) => x.type === 'message') as Extract<CoreEvent, { type: 'message' }>
     expect(e.to).toEqual(['h2'])
     const c = await send({ from_uid: 'h1', channel_id: 'hdr', channel_type: 2, subscribers: ['h3'], header: { sync_once: 1 } })
