@@ -5,6 +5,7 @@
  * Method and latest figures: docs/performance.md.
  */
 import { machine, type ScenarioResult, tableLines, updateDoc, writeResult } from './lib/report'
+import { machineBusySeconds } from './lib/proc'
 import { errorText, type Scenario } from './lib/scenario'
 import { connectionsScenario } from './scenarios/connections'
 import { fanoutScenario } from './scenarios/fanout'
@@ -37,6 +38,11 @@ async function main(argv: string[]): Promise<number> {
     }
   const todo = names.length ? names : Object.keys(SCENARIOS)
   const started = Date.now()
+  // How busy the machine is before we add anything (the figures are only as quiet as the machine).
+  const m0 = machineBusySeconds()
+  await Bun.sleep(1000)
+  const busyAtStart = Math.round((machineBusySeconds() - m0) * 100)
+  console.log(`machine: ${busyAtStart}% of one core busy before the bench started (2 cores = 200%)`)
   let failed = 0
   for (const name of todo) {
     const startedAt = new Date().toISOString()
@@ -56,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       result.notAvailable.push(`(warning) other processes used up to ${noise}% of a core during a measured window: figures are noisy`)
     }
     ;(result.details as Record<string, unknown>).maxOtherCpuPct = noise
+    ;(result.details as Record<string, unknown>).machineBusyAtStartPct = busyAtStart
     console.log(tableLines(result).join('\n'))
     writeResult(result)
   }
