@@ -2,7 +2,8 @@
  * send: acknowledged, persisted sends/s through POST /message/send — 64 keep-alive senders,
  * 100 group channels of 4 members, 128-byte payloads — on Postgres and on the embedded database.
  * Baselines in the same run: the same requests with header.no_persist=1, raw 100-row INSERTs into
- * the same database, and a bare Bun.serve answering the same requests from memory.
+ * the same database, a bare Bun.serve answering the same requests from memory, and a bare Elysia
+ * app with the same body schema (the framework's share). Plus WKProto SENDs over /ws.
  */
 import { join } from 'node:path'
 import { b64, createGroup, NotAvailable, pool, postJson, sendMessage } from '../lib/api'
