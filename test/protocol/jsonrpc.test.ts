@@ -105,6 +105,14 @@ describe('JSON-RPC', () => {
 })
 
 describe('binary over WebSocket', () => {
+  test('a plain GET /ws (no upgrade) is a 400 with the error shape, and /ws is in the OpenAPI document', async () => {
+    const r = await fetch(server.url + '/ws')
+    expect(r.status).toBe(400)
+    expect(await r.json()).toEqual({ status: 400, msg: 'GET /ws expects a WebSocket upgrade (WKProto binary or JSON-RPC)' })
+    const doc = (await (await fetch(server.url + '/swagger/json')).json()) as { paths: Record<string, unknown> }
+    expect(doc.paths['/ws']).toBeDefined()
+  })
+
   test('every server packet is its own WebSocket message; versions 3 and 4 interoperate', async () => {
     await api(server.url, '/user/token', { uid: 'ra', token: 'w-ra', device_flag: 2, device_level: 0 })
     await api(server.url, '/user/token', { uid: 'rb', token: 'w-rb', device_flag: 2, device_level: 0 })
