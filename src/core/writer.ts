@@ -90,6 +90,9 @@ export class GroupCommitWriter {
   /** no_persist: nothing to commit; an id from the reserved block, then straight to live delivery */
   private async live(item: WriteItem): Promise<SendResult> {
     const messageId = await this.liveIds.take()
+    // Yield to the event loop first, as a stored send does while it commits: a caller looping over
+    // live sends must not publish them all in one tick (sockets would get no chance to drain).
+    await new Promise((r) => setImmediate(r))
     const now = Date.now()
     this.lastUs = Math.max(now * 1000, this.lastUs + 1)
     const message: Message = {
