@@ -63,7 +63,7 @@ export const qimMessage = t.Object({
 export const envelope = <T extends TSchema>(data: T) =>
   t.Union([
     t.Object({ code: t.Literal(0), data }),
-    t.Object({ code: t.Integer({ description: '10001 invalid parameter, 10002 internal, 10003 not allowed, 10004 not found, 10005 archived, 10101 bad token, 90013 unsupported protoc' }), error: t.String() }),
+    t.Object({ code: Int({ description: '10001 invalid parameter, 10002 internal, 10003 not allowed, 10004 not found, 10005 archived, 10101 bad token, 90013 unsupported protoc' }), error: t.String() }),
   ])
 
 export const reply = {
@@ -74,9 +74,9 @@ export const reply = {
   detail: t.Object({
     ConversationID: t.String(),
     LastMsgID: t.Nullable(t.String()),
-    LastSendTime: t.Integer({ description: 'µs since epoch; 0 when empty' }),
+    LastSendTime: Int({ description: 'µs since epoch; 0 when empty' }),
     IsDelete: t.Boolean(),
-    ConversationType: t.Integer(),
+    ConversationType: Int(),
     LastSendSession: t.String(),
     IsArchive: t.Boolean(),
   }),

@@ -3,6 +3,7 @@
  * bounded by the send buffer; neither may lose a message or cut off a client that reads.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { connect } from 'node:net'
 import { startTestServer, type TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
 import { openSse, QuickIm } from './client'
@@ -75,6 +76,39 @@ describe('backlog', () => {
       await eventually(() => sse.messages().length === missed.length + 1)
       expect(sse.messages().at(-1)!.MsgId).toBe(next)
       sse.close()
+    } finally {
+      server.ctx.hub.sendBufferLimit = limit
+    }
+  }, 60_000)
+
+  test('sse: a client that stops reading during a replay is cut off once held-back live messages pass the buffer limit', async () => {
+    const conv = await q.conversation(['st-reader', 'st-writer'])
+    const reader = await q.token('st-reader')
+    const writer = await q.token('st-writer')
+    const before = await q.send(writer, conv, 'seen')
+    const big = 'x'.repeat(256 * 1024)
+    // 20 MiB of history: more than the kernel's socket buffers take, so the replay stalls
+    for (let i = 0; i < 80; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => q.send(writer, conv, `${i + j}${big}`)))
+    const limit = server.ctx.hub.sendBufferLimit
+    server.ctx.hub.sendBufferLimit = 512 * 1024
+    try {
+      const socket = connect(server.port, '127.0.0.1')
+      const closed = new Promise<void>((r) => socket.on('close', () => r()))
+      await new Promise<void>((resolve) => {
+        socket.on('connect', () => socket.write(`GET /notify?protoc=sse&token=${encodeURIComponent(reader)} HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ${before}\r\n\r\n`))
+        socket.once('data', () => {
+          socket.pause()
+          resolve()
+        })
+      })
+      await eventually(() => server.ctx.hub.online(['st-reader']).length === 1)
+      // live messages while the replay waits for the reader: held back, counted, then cut off
+      const payload = new TextEncoder().encode(big)
+      for (let i = 0; i < 8 && server.ctx.hub.online(['st-reader']).length; i++)
+        await server.ctx.core.messages.send({ fromUid: 'st-writer', channelId: conv, channelType: 2, payload, header: { noPersist: 1 } })
+      await eventually(() => server.ctx.hub.online(['st-reader']).length === 0, 10_000)
+      socket.resume()
+      await closed
     } finally {
       server.ctx.hub.sendBufferLimit = limit
     }
