@@ -17,7 +17,8 @@ export class IdBlock {
 
   async take(): Promise<number> {
     for (;;) {
-      if (this.ids.length - this.next < BLOCK / 2) void this.fill()
+      // prefetch; a failure here surfaces on the next awaited fill
+      if (this.ids.length - this.next < BLOCK / 2) this.fill().catch(() => {})
       if (this.next < this.ids.length) return this.ids[this.next++]!
       await this.fill()
     }
