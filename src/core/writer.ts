@@ -153,6 +153,8 @@ export class GroupCommitWriter {
       else if (!isUniqueViolation(err)) return batch[0]!.reject(err)
     }
     for (const p of batch) {
+      // The failed attempt may have committed: on retry, look every item up, generated numbers too.
+      p.item.clientSupplied = true
       for (let attempt = 1; ; attempt++) {
         try {
           await this.commit([p])
