@@ -73,10 +73,13 @@ export function createConversationService(db: Db, channels: ChannelInternals, st
         sql`select s.channel_id, s.channel_type, c.last_msg_seq,
               greatest(c.last_message_id, coalesce(v.version, 0)) as version,
               coalesce(v.unread_base, 0) + (
-                select count(*) from messages x
-                where x.channel_id = s.channel_id and x.channel_type = s.channel_type and x.message_seq > 0
-                  and x.message_seq > greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0))
-                  and x.from_uid <> s.uid and x.red_dot = 1
+                -- read up to the channel's last seq (the common case once read): nothing to count
+                case when c.last_msg_seq <= greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0)) then 0 else (
+                  select count(*) from messages x
+                  where x.channel_id = s.channel_id and x.channel_type = s.channel_type and x.message_seq > 0
+                    and x.message_seq > greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0))
+                    and x.from_uid <> s.uid and x.red_dot = 1
+                ) end
               )::int as unread,
               m.timestamp, m.client_msg_no
             from subscribers s
