@@ -12,17 +12,21 @@ const INT32 = { minimum: -2147483648, maximum: 2147483647 }
 /** conversation_type is an int64 in the seed; JavaScript keeps integers exact up to 2^53−1 */
 const conversationType = t.Optional(Int({ minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER, description: 'opaque integer attribute' }))
 
-export const conversationId = t.String({ minLength: 1, maxLength: 256, description: 'conversation id (group channel id)' })
+/** no NUL: Postgres text cannot hold it (it would surface as a database error, not a 10001) */
+const NO_NUL = '^[^\\u0000]+$'
+/** a uid (SPEC §2): 1–64 characters, none of @ # &, no whitespace, no NUL */
+const session = t.String({ minLength: 1, maxLength: 64, pattern: '^[^@#&\\s\\u0000]+$', description: 'session (uid): 1-64 chars, none of @ # & or whitespace' })
+export const conversationId = t.String({ minLength: 1, maxLength: 256, pattern: NO_NUL, description: 'conversation id (group channel id)' })
 export const msgId = t.Union([t.String({ minLength: 1, maxLength: 64 }), Int({ minimum: 0 })], {
   description: 'MsgId (`22222-2222-2B7K-9QX`) or decimal message_id',
 })
 /** the text form of a msg_id field: a JSON number is read as its exact decimal (1e300 → 1000…0) */
 export const msgIdText = (v: string | number): string => (typeof v === 'number' ? BigInt(v).toString() : v)
-export const sessions = t.Array(t.String({ minLength: 1, maxLength: 64 }), { maxItems: 10000 })
+export const sessions = t.Array(session, { maxItems: 10000 })
 export const desc = t.Optional(t.Boolean({ description: 'order the returned page newest first' }))
 
 export const body = {
-  getToken: t.Object({ session: t.String({ minLength: 1, maxLength: 64 }), platform: Int({ minimum: 0, maximum: 255 }) }),
+  getToken: t.Object({ session, platform: Int({ minimum: 0, maximum: 255 }) }),
   sendMsg: t.Object({
     conversation_id: conversationId,
     status: t.Optional(Int(INT32)),
@@ -32,7 +36,7 @@ export const body = {
   conversation: t.Object({ conversation_id: conversationId }),
   createConversation: t.Object({ conversation_type: conversationType }),
   joined: t.Optional(t.Object({ SessionId: t.Optional(t.String()) })),
-  innerCreate: t.Object({ conversation_type: conversationType, sessions: t.Array(t.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 10000 }) }),
+  innerCreate: t.Object({ conversation_type: conversationType, sessions: t.Array(session, { minItems: 1, maxItems: 10000 }) }),
   innerMembers: t.Object({ conversation_id: conversationId, sessions }),
   setArchive: t.Object({ conversation_ids: t.Array(conversationId, { maxItems: 10000 }), is_archive: t.Boolean() }),
   range: t.Object({ conversation_id: conversationId, start_msg_id: msgId, end_msg_id: msgId, desc }),

@@ -37,6 +37,19 @@ describe('10001 names the field, never 10002', () => {
     expect((await q.ok('/get_conversation_last_30_msg', { conversation_id: id }, alice)).Msg).toEqual([])
   })
 
+  test('a NUL character in an id (Postgres text cannot hold it) names the field', async () => {
+    const nul = 'a\u0000b'
+    expect(await q.post('/inner/get_token', { session: nul, platform: 1 })).toEqual({ code: 10001, error: expect.stringContaining('session') })
+    expect(await q.post('/inner/create_conversation', { sessions: ['alice', nul] })).toEqual({ code: 10001, error: expect.stringContaining('sessions') })
+    for (const path of ['/send_msg', '/join_conversation', '/get_conversation_detail', '/check_joined_conversation'])
+      expect(await q.post(path, { conversation_id: nul, content: 'x' }, alice)).toEqual({ code: 10001, error: expect.stringContaining('conversation_id') })
+    expect(await q.post('/inner/set_archive_conversations', { conversation_ids: [nul], is_archive: true })).toEqual({ code: 10001, error: expect.stringContaining('conversation_ids') })
+    // content is bytes: a NUL there is just a character
+    const id = await q.conversation(['alice'])
+    await q.send(alice, id, nul)
+    expect((await q.ok('/get_conversation_lastone_msg', { conversation_id: id }, alice)).Msg[0].Content).toBe(nul)
+  })
+
   test('content over the payload limit names content', async () => {
     const id = await q.conversation(['alice'])
     const r = await q.post('/send_msg', { conversation_id: id, content: 'é'.repeat(600) }, alice)
