@@ -12,12 +12,16 @@ import { createMessageService } from './messages'
 import { rawQuery } from './raw-query'
 import { createStreamService } from './streams'
 import { createUserService } from './users'
-import { GroupCommitWriter } from './writer'
+import { GroupCommitWriter, type WriteObserver } from './writer'
 
 export interface CoreOptions {
   database: Database
   log: Logger
   maxPayloadBytes: number
+  /** told of every acknowledged send (metrics) */
+  writeObserver?: WriteObserver
+  /** webhooks on: message batches queue `msg.notify` rows in their own transaction */
+  webhookOutbox?: boolean
 }
 
 export async function createCore(opts: CoreOptions): Promise<Core> {
@@ -25,7 +29,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const events = new CoreEvents()
   const users = createUserService(db, events)
   const channels = createChannelService(db, events, users)
-  const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log)
+  const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log, { observer: opts.writeObserver, webhookOutbox: opts.webhookOutbox })
   const sendDeps = { channels, maxPayloadBytes: opts.maxPayloadBytes }
   const streams = createStreamService(db, events, writer, sendDeps)
   const messages = createMessageService(db, writer, { ...sendDeps, users, streams })

@@ -56,6 +56,22 @@ interface Pending {
   item: WriteItem
   resolve: (r: SendResult) => void
   reject: (e: unknown) => void
+  /** performance.now() at submit (send-to-commit latency) */
+  at: number
+}
+
+/**
+ * Told of every acknowledged send (metrics). Called synchronously on the write path: it must be
+ * cheap and must not throw. `commitMs` is submit → COMMIT (0 for live messages).
+ */
+export interface WriteObserver {
+  acknowledged(kind: WriteKind, viaConnection: boolean, commitMs: number): void
+}
+
+export interface WriterOptions {
+  observer?: WriteObserver
+  /** webhooks on: each batch also queues its stored messages' `msg.notify` rows, in the same transaction */
+  webhookOutbox?: boolean
 }
 
 export const WRITE_LOCK = 727_002
@@ -69,20 +85,25 @@ export class GroupCommitWriter {
   private idleWaiters: (() => void)[] = []
   private lastUs = 0
   private readonly liveIds: IdBlock
+  private readonly statement: string
+  private readonly observer: WriteObserver | undefined
 
   constructor(
     private readonly db: Db,
     private readonly query: RawQuery,
     private readonly events: CoreEvents,
     private readonly log: Logger,
+    options: WriterOptions = {},
   ) {
     this.liveIds = new IdBlock(query)
+    this.statement = options.webhookOutbox ? BATCH_STATEMENT_WITH_OUTBOX : BATCH_STATEMENT
+    this.observer = options.observer
   }
 
   submit(item: WriteItem): Promise<SendResult> {
     if (item.kind === 'live') return this.live(item)
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject })
+      this.queue.push({ item, resolve, reject, at: performance.now() })
       if (!this.running && !this.timer) this.timer = setTimeout(() => void this.drain(), LINGER_MS)
     })
   }
@@ -112,6 +133,7 @@ export class GroupCommitWriter {
       streamNo: null,
       expire: item.expire,
     }
+    this.observer?.acknowledged('live', item.originConnection !== undefined, 0)
     this.events.emit({ type: 'message', message, to: item.to, originConnection: item.originConnection })
     return { messageId, messageSeq: 0, clientMsgNo: item.clientMsgNo, message }
   }
@@ -197,7 +219,7 @@ export class GroupCommitWriter {
       })
     })
 
-    const out = await this.query<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(BATCH_STATEMENT, [JSON.stringify(rowsIn), rowsIn.length])
+    const out = await this.query<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(this.statement, [JSON.stringify(rowsIn), rowsIn.length])
 
     // Answers for messages stored before (idempotent repeats): read back after the fact.
     const stored = new Map<number, Message>()
@@ -236,6 +258,7 @@ export class GroupCommitWriter {
     }
 
     // After COMMIT: acknowledge, then tell the real-time layer — in message_id order.
+    const committedAt = performance.now()
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!
       const first = dupOf.get(i)
@@ -244,6 +267,7 @@ export class GroupCommitWriter {
       else if (answer instanceof DomainError) p.reject(answer)
       else {
         p.resolve({ messageId: answer.messageId, messageSeq: answer.messageSeq, clientMsgNo: answer.clientMsgNo, message: answer })
+        this.observer?.acknowledged(p.item.kind, p.item.originConnection !== undefined, committedAt - p.at)
         if (fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
       }
     }
@@ -274,7 +298,7 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  * The UPDATE itself always sees the newest channel row (READ COMMITTED re-checks locked rows).
  */
 // `$1::text::jsonb`: the parameter is typed text, so no driver re-encodes the JSON string.
-const BATCH_STATEMENT = `
+const batchStatement = (outboxCte: string) => `
 with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l),
 ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, $2::int)),
 idr as (select id, row_number() over (order by id) as rn from ids),
@@ -329,8 +353,22 @@ rm as (
   select f, c, t, max(seq) from num where k = 'h' and f <> '' and not missing group by f, c, t
   on conflict (uid, channel_id, channel_type)
   do update set read_seq = greatest(conversations.read_seq, excluded.read_seq), unread_base = 0
-)
+)${outboxCte}
 select i, id, seq, missing, false as dup from num
 union all
 select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
+
+const BATCH_STATEMENT = batchStatement('')
+
+/**
+ * Webhooks on: `msg.notify` rows for the batch's fresh stored messages, ≤ 100 ids per row, queued
+ * in the same transaction as the messages (src/core/webhook-outbox.ts delivers them).
+ */
+const BATCH_STATEMENT_WITH_OUTBOX = batchStatement(`,
+wh as (
+  insert into webhook_outbox (event, body)
+  select 'msg.notify', jsonb_build_object('message_ids', jsonb_agg(id order by id))
+  from (select id, (row_number() over (order by id) - 1) / 100 as g from num where k <> 'l' and not missing) s
+  group by g
+)`)
 
