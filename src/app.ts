@@ -6,6 +6,7 @@ import { wukongimRoutes } from './api/wukongim'
 import type { AppContext } from './context'
 import { docsPlugin } from './ops/docs'
 import { healthRoutes } from './ops/health'
+import { metricsRoutes } from './ops/metrics'
 import { wkprotoWsRoutes } from './protocol/wkproto/ws'
 import { quickImApi } from './api/quickim'
 import { VERSION } from './version'
@@ -37,6 +38,7 @@ export function buildApp(ctx: AppContext) {
       })
       .use(docsPlugin(VERSION))
       .use(healthRoutes(ctx.database))
+      .use(metricsRoutes(ctx))
       // WKProto (binary and JSON-RPC) over WebSocket: GET /ws
       .use(wkprotoWsRoutes(ctx))
   )

@@ -9,6 +9,8 @@ import type { Lifecycle } from './lifecycle'
 import type { Logger } from './log'
 import type { Hub } from './realtime/hub'
 import type { PresenceService } from './core/presence'
+import type { Metrics } from './ops/metrics'
+import type { Webhooks } from './ops/webhooks'
 
 export interface AppContext {
   config: Config
@@ -23,4 +25,8 @@ export interface AppContext {
   hub: Hub
   /** who is online (set by the real-time layer once it starts; /user/onlinestatus reads it) */
   presence?: PresenceService
+  /** GET /metrics counters (src/ops/metrics.ts) */
+  metrics?: Metrics
+  /** webhook delivery when IM_WEBHOOK_URL is set (src/ops/webhooks.ts) */
+  webhooks?: Webhooks
 }

@@ -14,6 +14,9 @@ import { Lifecycle } from './lifecycle'
 import { Hub } from './realtime/hub'
 import { startWkprotoTcp } from './protocol/wkproto/tcp'
 import { createLogger, type Logger } from './log'
+import { Metrics } from './ops/metrics'
+import { Webhooks } from './ops/webhooks'
+import { createWebhookOutbox } from './core/webhook-outbox'
 
 export interface RunningServer {
   ctx: AppContext
@@ -30,7 +33,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   try {
     const applied = await migrate(database)
     if (applied.length) log.info('migrations applied', { applied })
-    const core = await createCore({ database, log, maxPayloadBytes: config.maxPayloadBytes })
+    const metrics = new Metrics()
+    const core = await createCore({ database, log, maxPayloadBytes: config.maxPayloadBytes, writeObserver: metrics, webhookOutbox: !!config.webhookUrl })
+    // Webhooks stop after the writer's flush (their last events queued) and before the database closes.
+    let webhooks: Webhooks | undefined
+    lifecycle.onStop('webhooks', () => webhooks?.stop())
     // Flush accepted sends before the database closes (stop steps run in reverse order).
     lifecycle.onStop('message writer', () => core.messages?.flush())
     const hub = new Hub({ core, log })
@@ -44,6 +51,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       hub,
       presence: hub,
     }
+    const outbox = createWebhookOutbox(database.db)
+    if (config.webhookUrl) {
+      webhooks = ctx.webhooks = new Webhooks({ url: config.webhookUrl, core, hub, presence: ctx.presence ?? hub, outbox, log })
+      webhooks.start()
+    }
+    ctx.metrics = metrics
+    metrics.bind({ connections: () => hub.stats(), hubCounters: hub.counters, webhookBacklog: () => outbox.backlog(), webhookCounters: webhooks?.counters })
     const app = buildApp(ctx)
     app.listen({ port: config.port, hostname: config.host })
     const server = app.server!

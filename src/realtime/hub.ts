@@ -40,6 +40,8 @@ interface Entry {
   /** while the initial channel list loads: keys removed meanwhile (the loaded list may be stale) */
   removedWhileLoading?: Set<string>
   detached: boolean
+  /** presenceListener was told it came online (so it is told when it goes) */
+  announced?: boolean
 }
 
 interface ChannelSubs {
@@ -62,6 +64,8 @@ export class Hub {
   private readonly unsubscribeEvents: () => void
   /** running totals for metrics: topic publishes, callback deliveries, connections cut off as slow */
   readonly counters = { publishes: 0, callbackDeliveries: 0, slowConsumers: 0 }
+  /** told when a connection is online (subscriptions in place) and when it goes (webhooks); must not throw */
+  presenceListener: ((conn: HubConnection, online: boolean) => void) | undefined
   /** bytes a consumer may fall behind before it is cut off (settable at run time) */
   sendBufferLimit: number
 
@@ -106,6 +110,10 @@ export class Hub {
       }
     } finally {
       entry.removedWhileLoading = undefined
+    }
+    if (!entry.detached && this.presenceListener) {
+      entry.announced = true
+      this.presenceListener(conn, true)
     }
   }
 
@@ -380,6 +388,7 @@ export class Hub {
     set?.delete(e)
     if (set && !set.size) this.byUid.delete(e.conn.uid)
     if (e.conn.replaceKey && this.byReplaceKey.get(e.conn.replaceKey) === e) this.byReplaceKey.delete(e.conn.replaceKey)
+    if (e.announced) this.presenceListener?.(e.conn, false)
   }
 
   /** Detach first (delivery stops at once), then let the transport close. */
