@@ -13,6 +13,8 @@ export interface Config {
   tcpPort: number
   natsUrl: string | undefined
   nodeId: string | undefined
+  /** NATS subject prefix: nodes with the same name on one NATS server form one cluster (§6) */
+  clusterName: string
   webhookUrl: string | undefined
   /** largest accepted message payload in bytes (413 above) */
   maxPayloadBytes: number
@@ -72,6 +74,7 @@ const SETTINGS = {
   tcpPort: { env: 'IM_TCP_PORT', flag: 'tcp-port', parse: port, def: 5100 },
   natsUrl: { env: 'NATS_URL', flag: 'nats-url', parse: url(['nats', 'tls', 'ws', 'wss']), def: undefined },
   nodeId: { env: 'IM_NODE_ID', flag: 'node-id', parse: text, def: undefined },
+  clusterName: { env: 'IM_CLUSTER_NAME', flag: 'cluster-name', parse: text, def: 'bunim' },
   webhookUrl: { env: 'IM_WEBHOOK_URL', flag: 'webhook-url', parse: url(['http', 'https']), def: undefined },
   maxPayloadBytes: { env: 'IM_MAX_PAYLOAD_BYTES', flag: 'max-payload-bytes', parse: positiveInt, def: 1024 * 1024 },
   tokenTtlSeconds: { env: 'IM_TOKEN_TTL', flag: 'token-ttl', parse: positiveInt, def: 24 * 3600 },

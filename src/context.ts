@@ -11,6 +11,7 @@ import type { Hub } from './realtime/hub'
 import type { PresenceService } from './core/presence'
 import type { Metrics } from './ops/metrics'
 import type { Webhooks } from './ops/webhooks'
+import type { ClusterBus } from './cluster/bus'
 
 export interface AppContext {
   config: Config
@@ -25,6 +26,8 @@ export interface AppContext {
   hub: Hub
   /** who is online (set by the real-time layer once it starts; /user/onlinestatus reads it) */
   presence?: PresenceService
+  /** the cluster bus when NATS_URL is set (docs/architecture.md, "Cluster"); undefined = single node */
+  cluster?: ClusterBus
   /** GET /metrics counters (src/ops/metrics.ts) */
   metrics?: Metrics
   /** webhook delivery when IM_WEBHOOK_URL is set (src/ops/webhooks.ts) */

@@ -12,6 +12,7 @@ import { openDatabase } from './db/client'
 import { migrate } from './db/migrate'
 import { Lifecycle } from './lifecycle'
 import { Hub } from './realtime/hub'
+import { ClusterBus } from './cluster/bus'
 import { startWkprotoTcp } from './protocol/wkproto/tcp'
 import { createLogger, type Logger } from './log'
 import { Metrics } from './ops/metrics'
@@ -35,21 +36,30 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     if (applied.length) log.info('migrations applied', { applied })
     const metrics = new Metrics()
     const core = await createCore({ database, log, maxPayloadBytes: config.maxPayloadBytes, writeObserver: metrics, webhookOutbox: !!config.webhookUrl })
+    const nodeId = config.nodeId ?? `${hostname()}-${process.pid}`
+    // Cluster (NATS_URL): the hub hears local and remote events through the bus, in seq order per channel.
+    // Its stop is registered before the writer's, so sends flushed at shutdown still reach other nodes.
+    const cluster = config.natsUrl
+      ? await ClusterBus.start({ natsUrl: config.natsUrl, clusterName: config.clusterName, nodeId, core, log })
+      : undefined
+    if (cluster) lifecycle.onStop('cluster bus', () => cluster.stop())
     // Webhooks stop after the writer's flush (their last events queued) and before the database closes.
     let webhooks: Webhooks | undefined
     lifecycle.onStop('webhooks', () => webhooks?.stop())
     // Flush accepted sends before the database closes (stop steps run in reverse order).
     lifecycle.onStop('message writer', () => core.messages?.flush())
-    const hub = new Hub({ core, log })
+    const hub = new Hub({ core: cluster ? { events: cluster.events, channels: core.channels } : core, log })
+    cluster?.setLocalPresence(hub)
     const ctx: AppContext = {
       core,
       config,
       database,
       log,
       lifecycle,
-      nodeId: config.nodeId ?? `${hostname()}-${process.pid}`,
+      nodeId,
       hub,
-      presence: hub,
+      presence: cluster ?? hub,
+      cluster,
     }
     const outbox = createWebhookOutbox(database.db)
     if (config.webhookUrl) {

@@ -21,13 +21,19 @@ export class WkProtoService {
   private readonly all = new Set<WkSession>()
   private readonly ticker: ReturnType<typeof setInterval>
 
-  constructor(ctx: Pick<AppContext, 'core' | 'hub' | 'log' | 'nodeId'>) {
+  private readonly cluster: AppContext['cluster']
+  private readonly unsubscribeCluster: (() => void) | undefined
+
+  constructor(ctx: Pick<AppContext, 'core' | 'hub' | 'log' | 'nodeId'> & Partial<Pick<AppContext, 'cluster'>>) {
     this.core = ctx.core
     this.hub = ctx.hub
     this.log = ctx.log
     this.nodeIdNumber = BigInt(Bun.hash.crc32(ctx.nodeId) >>> 0)
     this.ticker = setInterval(() => this.tick(), TICK_MS)
     this.ticker.unref?.()
+    // A login on another node applies the same device rule to this node's (older) sessions.
+    this.cluster = ctx.cluster
+    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l.uid, l.deviceFlag, l.deviceId, l.deviceLevel))
   }
 
   /** A new connection: the transport feeds it bytes/text and tells it when the socket closes. */
@@ -56,10 +62,15 @@ export class WkProtoService {
    * device ends only older connections of its own device id.
    */
   kickOlderDevices(newer: WkSession): void {
-    for (const old of [...(this.byUid.get(newer.uid) ?? [])]) {
-      if (old === newer || old.deviceFlag !== newer.deviceFlag) continue
-      const sameDevice = old.deviceId !== '' && old.deviceId === newer.deviceId
-      if (newer.deviceLevel === 1) old.kick(!sameDevice)
+    this.kickOlder(newer.uid, newer.deviceFlag, newer.deviceId, newer.deviceLevel, newer)
+    this.cluster?.announceWkLogin({ uid: newer.uid, deviceFlag: newer.deviceFlag, deviceId: newer.deviceId, deviceLevel: newer.deviceLevel })
+  }
+
+  private kickOlder(uid: string, deviceFlag: number, deviceId: string, deviceLevel: number, newer?: WkSession): void {
+    for (const old of [...(this.byUid.get(uid) ?? [])]) {
+      if (old === newer || old.deviceFlag !== deviceFlag) continue
+      const sameDevice = old.deviceId !== '' && old.deviceId === deviceId
+      if (deviceLevel === 1) old.kick(!sameDevice)
       else if (sameDevice) old.kick(false)
     }
   }
@@ -83,6 +94,7 @@ export class WkProtoService {
 
   stop(): void {
     clearInterval(this.ticker)
+    this.unsubscribeCluster?.()
     for (const s of [...this.all]) s.closeNow()
   }
 }
