@@ -139,6 +139,10 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
     if (added.length || removed.length) events.emit({ type: 'members', channel: { channelId: key.channelId, channelType: key.channelType }, added, removed })
   }
 
+  function refusePerson(key: ChannelKey) {
+    if (key.channelType === CHANNEL_PERSON) throw invalid('subscribers: a person channel’s subscribers are its two parties (set by its first message)')
+  }
+
   function checkUids(uids: string[], field: string) {
     for (const u of uids) if (!isValidUid(u)) throw invalid(`${field}: invalid uid "${u}"`)
   }
@@ -163,6 +167,7 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
 
     async upsert(input) {
       const key = { channelId: input.channelId, channelType: input.channelType }
+      if (input.subscribers?.length) refusePerson(key)
       await createRow(key, input)
       rulesChanged(key)
       if (input.subscribers && (input.subscribers.length || input.reset)) await service.addSubscribers(key, input.subscribers, input.reset)
@@ -187,6 +192,7 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
     },
 
     async addSubscribers(key, uids, reset = false) {
+      refusePerson(key)
       checkUids(uids, 'subscribers')
       if (!(await state(key)).exists) await createRow(key)
       await users.ensureUsers(uids)
@@ -195,6 +201,7 @@ export function createChannelService(db: Db, events: CoreEvents, users: UserServ
     },
 
     async removeSubscribers(key, uids) {
+      refusePerson(key)
       await requireChannel(key)
       const removed = await db.transaction(async (tx) => {
         const gone = await rows<{ uid: string }>(

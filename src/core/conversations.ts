@@ -41,7 +41,9 @@ export function parseLastMsgSeqs(uid: string, text: string): Map<string, number>
     const m = /^(.+):(\d+):(\d+)$/.exec(part.trim())
     if (!m) throw invalid(`last_msg_seqs: "${part}" is not channel_id:channel_type:seq`)
     const type = Number(m[2])
-    out.set(channelKeyOf(storedChannelId(uid, m[1]!, type), type), Number(m[3]))
+    const seq = Number(m[3])
+    if (type > 255 || seq > Number.MAX_SAFE_INTEGER) throw invalid(`last_msg_seqs: "${part}" is out of range`)
+    out.set(channelKeyOf(storedChannelId(uid, m[1]!, type), type), seq)
   }
   return out
 }

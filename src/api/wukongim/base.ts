@@ -3,10 +3,11 @@
  * authentication (SPEC §1 IM_MANAGER_TOKEN) and the `{status, msg}` error body.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { Elysia } from 'elysia'
+import { type DocumentDecoration, Elysia, type TSchema } from 'elysia'
 import type { Server } from 'elysia/universal'
 import type { AppContext } from '../../context'
 import { DomainError, type DomainErrorKind } from '../../core/errors'
+import { ErrorBody, Ok } from './models'
 
 const HTTP_STATUS: Record<DomainErrorKind, number> = {
   invalid: 400,
@@ -59,6 +60,31 @@ function validationMessage(error: unknown): string {
   return `${path}: ${message}`
 }
 
+/**
+ * The path of the first string (or key) holding a NUL: Postgres text cannot store one, so it is
+ * refused here as bad input instead of failing in the database.
+ */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path || 'body' : undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  for (const [k, v] of Object.entries(value)) {
+    const at = path ? `${path}.${k}` : k
+    if (k.includes('\0')) return at
+    const found = nulPath(v, at)
+    if (found) return found
+  }
+  return undefined
+}
+
+function refuseNul(value: unknown): void {
+  const at = nulPath(value, '')
+  if (at) throw new DomainError('invalid', `${at}: must not contain a NUL character`)
+}
+
+/*
+ * Every route also says `parse: 'json'`: the parse hook below always answers first, so Elysia's own
+ * parser never runs, but the OpenAPI generator only documents a request body's content for named parsers.
+ */
 export function wukongimBase(ctx: AppContext) {
   return new Elysia()
     .onParse(async ({ request, server, path }) => {
@@ -75,9 +101,15 @@ export function wukongimBase(ctx: AppContext) {
       const wantsArray = ARRAY_BODIES.has(path)
       if (wantsArray && !Array.isArray(body)) throw new DomainError('invalid', 'body: Expected a JSON array')
       if (!wantsArray && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new DomainError('invalid', 'body: Expected a JSON object')
+      // Elysia's normalizer would turn an array into {} before validation: `header` is the only nested object field.
+      if (Array.isArray((body as { header?: unknown }).header)) throw new DomainError('invalid', 'header: Expected an object')
+      refuseNul(body)
       return body
     })
-    .onTransform(({ request, server }) => authorizeManager(ctx, request, server))
+    .onTransform(({ request, server, query }) => {
+      authorizeManager(ctx, request, server)
+      refuseNul(query)
+    })
     .onError(({ code, error: raw, set }) => {
       // Elysia wraps what a parse hook throws in a ParseError: our own refusal is its cause.
       const error = code === 'PARSE' && (raw as { cause?: unknown }).cause instanceof DomainError ? (raw as { cause: DomainError }).cause : raw
@@ -102,4 +134,22 @@ export function wukongimBase(ctx: AppContext) {
 }
 
 export const OK = { status: 200 } as const
-export const doc = (summary: string) => ({ tags: ['wukongim'], summary })
+
+/** A TypeBox schema is a JSON Schema; OpenAPI's typings just don't know TypeBox's classes. */
+type OpenApiSchema = NonNullable<NonNullable<NonNullable<DocumentDecoration['parameters']>[number] & { schema?: unknown }>['schema']>
+const openApiSchema = (s: TSchema) => s as unknown as OpenApiSchema
+const json = (description: string, schema: TSchema) => ({ description, content: { 'application/json': { schema: openApiSchema(schema) } } })
+const ERRORS = {
+  400: json('invalid input: msg names the field', ErrorBody),
+  401: json('bad or missing manager token', ErrorBody),
+  403: json('not allowed (not a member, blacklisted, banned …)', ErrorBody),
+  404: json('unknown channel, stream or message', ErrorBody),
+  413: json('payload too large', ErrorBody),
+}
+
+/** OpenAPI detail of a route: its 200 body (default `{status:200}`) and the `{status,msg}` errors. */
+export const doc = (summary: string, response: TSchema = Ok) => ({
+  tags: ['wukongim'],
+  summary,
+  responses: { 200: json('success', response), ...ERRORS },
+})

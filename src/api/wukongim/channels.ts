@@ -1,7 +1,7 @@
 /** /channel and its subscriber / black / white list endpoints */
 import type { AppContext } from '../../context'
 import { OK, doc, wukongimBase } from './base'
-import { ChannelBody, ChannelKeyBody, ChannelKeyQuery, ListBody, SubscribersBody } from './models'
+import { ChannelBody, ChannelKeyBody, ChannelKeyQuery, ListBody, SubscribersBody, UidList } from './models'
 
 const key = (b: { channel_id: string; channel_type: number }) => ({ channelId: b.channel_id, channelType: b.channel_type })
 
@@ -20,7 +20,7 @@ export function channelRoutes(ctx: AppContext) {
         return OK
       },
       {
-        body: ListBody,
+        parse: 'json', body: ListBody,
         detail: doc(
           `${op} uids ${op === 'set' ? 'as' : op === 'add' ? 'to' : 'from'} the ${list}list` +
             (list === 'black' ? ' (blacklisted uids cannot send)' : ' (when a whitelist exists only its uids can send)'),
@@ -35,7 +35,7 @@ export function channelRoutes(ctx: AppContext) {
         await channels.upsert({ ...key(body), subscribers: body.subscribers, reset: !!body.reset, ban: body.ban, disband: body.disband })
         return OK
       },
-      { body: ChannelBody, detail: doc('Create or update a channel (reset replaces the subscriber list)') },
+      { parse: 'json', body: ChannelBody, detail: doc('Create or update a channel (reset replaces the subscriber list)') },
     )
     .post(
       '/channel/subscriber_add',
@@ -43,7 +43,7 @@ export function channelRoutes(ctx: AppContext) {
         await channels.addSubscribers(key(body), body.subscribers, !!body.reset)
         return OK
       },
-      { body: SubscribersBody, detail: doc('Add subscribers (reset: replace the list); new ones start with nothing unread') },
+      { parse: 'json', body: SubscribersBody, detail: doc('Add subscribers (reset: replace the list); new ones start with nothing unread') },
     )
     .post(
       '/channel/subscriber_remove',
@@ -51,7 +51,7 @@ export function channelRoutes(ctx: AppContext) {
         await channels.removeSubscribers(key(body), body.subscribers)
         return OK
       },
-      { body: SubscribersBody, detail: doc('Remove subscribers: they stop receiving at once and lose the conversation') },
+      { parse: 'json', body: SubscribersBody, detail: doc('Remove subscribers: they stop receiving at once and lose the conversation') },
     )
     .post(
       '/channel/delete',
@@ -59,15 +59,15 @@ export function channelRoutes(ctx: AppContext) {
         await channels.delete(key(body))
         return OK
       },
-      { body: ChannelKeyBody, detail: doc('Delete a channel') },
+      { parse: 'json', body: ChannelKeyBody, detail: doc('Delete a channel') },
     )
     .get('/channel/whitelist', ({ query }) => channels.getList(key(query), 'white'), {
       query: ChannelKeyQuery,
-      detail: doc('The channel’s whitelist (uids)'),
+      detail: doc('The channel’s whitelist (uids)', UidList),
     })
     .get('/channel/blacklist', ({ query }) => channels.getList(key(query), 'black'), {
       query: ChannelKeyQuery,
-      detail: doc('The channel’s blacklist (uids)'),
+      detail: doc('The channel’s blacklist (uids)', UidList),
     })
     .use(listRoutes)
 }

@@ -2,7 +2,7 @@
 import type { AppContext } from '../../context'
 import { OK, doc, wukongimBase } from './base'
 import { messageJson } from './json'
-import { ConversationKeyBody, ConversationSyncBody, SetUnreadBody } from './models'
+import { ConversationKeyBody, ConversationSyncOut, ConversationSyncBody, SetUnreadBody } from './models'
 
 const DEFAULT_MSG_COUNT = 20
 
@@ -30,7 +30,7 @@ export function conversationRoutes(ctx: AppContext) {
           recents: v.recents.map((m) => messageJson(m, body.uid)),
         }))
       },
-      { body: ConversationSyncBody, detail: doc('Recent conversations, most recent first (only those changed after `version`)') },
+      { parse: 'json', body: ConversationSyncBody, detail: doc('Recent conversations, most recent first (only those changed after `version`)', ConversationSyncOut) },
     )
     .post(
       '/conversations/setUnread',
@@ -38,7 +38,7 @@ export function conversationRoutes(ctx: AppContext) {
         await conversations.setUnread(body.uid, key(body), body.unread)
         return OK
       },
-      { body: SetUnreadBody, detail: doc('Set a conversation’s unread count exactly') },
+      { parse: 'json', body: SetUnreadBody, detail: doc('Set a conversation’s unread count exactly') },
     )
     .post(
       '/conversations/clearUnread',
@@ -46,7 +46,7 @@ export function conversationRoutes(ctx: AppContext) {
         await conversations.clearUnread(body.uid, key(body))
         return OK
       },
-      { body: ConversationKeyBody, detail: doc('Set a conversation’s unread count to 0') },
+      { parse: 'json', body: ConversationKeyBody, detail: doc('Set a conversation’s unread count to 0') },
     )
     .post(
       '/conversations/delete',
@@ -54,6 +54,6 @@ export function conversationRoutes(ctx: AppContext) {
         await conversations.delete(body.uid, key(body))
         return OK
       },
-      { body: ConversationKeyBody, detail: doc('Hide a conversation until a newer message arrives') },
+      { parse: 'json', body: ConversationKeyBody, detail: doc('Hide a conversation until a newer message arrives') },
     )
 }

@@ -6,6 +6,11 @@ import { OK, doc, wukongimBase } from './base'
 import { decodeBase64, messageJson } from './json'
 import {
   CommandAckBody,
+  CommandSyncOut,
+  MessageSyncOut,
+  SendBatchOut,
+  SendOut,
+  StreamOpenOut,
   CommandSyncBody,
   MessageSyncBody,
   SendBatchBody,
@@ -55,7 +60,7 @@ export function messageRoutes(ctx: AppContext) {
         })
         return { message_id: r.messageId, message_seq: r.messageSeq, client_msg_no: r.clientMsgNo }
       },
-      { body: SendBody, detail: doc('Send a message; answers after it is durably committed: {message_id, message_seq, client_msg_no}') },
+      { parse: 'json', body: SendBody, detail: doc('Send a message; answers after it is durably committed: {message_id, message_seq, client_msg_no}', SendOut) },
     )
     .post(
       '/message/sendbatch',
@@ -63,7 +68,7 @@ export function messageRoutes(ctx: AppContext) {
         const r = await messages.sendBatch({ ...sendFields(body), subscribers: body.subscribers })
         return { fail_uids: r.failUids, reason: r.reason }
       },
-      { body: SendBatchBody, detail: doc('One person message from from_uid to each subscriber: {fail_uids, reason}') },
+      { parse: 'json', body: SendBatchBody, detail: doc('One person message from from_uid to each subscriber: {fail_uids, reason}', SendBatchOut) },
     )
     .post(
       '/channel/messagesync',
@@ -84,12 +89,12 @@ export function messageRoutes(ctx: AppContext) {
           messages: r.messages.map((m) => messageJson(m, body.login_uid || undefined)),
         }
       },
-      { body: MessageSyncBody, detail: doc('Channel history by seq (pull_mode 0 down / 1 up); messages ascending') },
+      { parse: 'json', body: MessageSyncBody, detail: doc('Channel history by seq (pull_mode 0 down / 1 up); messages ascending', MessageSyncOut) },
     )
     .post(
       '/message/sync',
       async ({ body }) => (await commands.sync(body.uid, limitOf(body.limit))).map((m) => messageJson(m, body.uid)),
-      { body: CommandSyncBody, detail: doc('The uid’s unacknowledged command (sync_once) messages, oldest first') },
+      { parse: 'json', body: CommandSyncBody, detail: doc('The uid’s unacknowledged command (sync_once) messages, oldest first', CommandSyncOut) },
     )
     .post(
       '/message/syncack',
@@ -97,7 +102,7 @@ export function messageRoutes(ctx: AppContext) {
         await commands.ack(body.uid, body.last_message_seq)
         return OK
       },
-      { body: CommandAckBody, detail: doc('Drop command-queue entries up to last_message_seq (idempotent)') },
+      { parse: 'json', body: CommandAckBody, detail: doc('Drop command-queue entries up to last_message_seq (idempotent)') },
     )
     .post(
       '/stream/open',
@@ -105,7 +110,7 @@ export function messageRoutes(ctx: AppContext) {
         const r = await streams.open({ ...sendFields(body), channelId: body.channel_id, channelType: body.channel_type })
         return { stream_no: r.streamNo, message_id: r.messageId, message_seq: r.messageSeq }
       },
-      { body: StreamOpenBody, detail: doc('Open a stream: stores its anchor message → {stream_no}') },
+      { parse: 'json', body: StreamOpenBody, detail: doc('Open a stream: stores its anchor message → {stream_no}', StreamOpenOut) },
     )
     .post(
       '/stream/close',
@@ -113,6 +118,6 @@ export function messageRoutes(ctx: AppContext) {
         await streams.close(body.stream_no, { channelId: body.channel_id, channelType: body.channel_type })
         return OK
       },
-      { body: StreamCloseBody, detail: doc('Close a stream (its anchor then reports stream_end 1)') },
+      { parse: 'json', body: StreamCloseBody, detail: doc('Close a stream (its anchor then reports stream_end 1)') },
     )
 }

@@ -86,3 +86,48 @@ export const ConversationSyncBody = t.Object({
 })
 export const ConversationKeyBody = t.Object({ uid: Uid, ...ChannelKeyFields })
 export const SetUnreadBody = t.Object({ uid: Uid, ...ChannelKeyFields, unread: Int({ minimum: 0, maximum: 2_147_483_647 }) })
+
+// Responses (documentation only: the handlers build exactly these shapes)
+
+const MessageHeaderOut = t.Object({ no_persist: Flag, red_dot: Flag, sync_once: Flag })
+export const MessageOut = t.Object(
+  {
+    header: MessageHeaderOut,
+    setting: Int(),
+    message_id: Int(),
+    message_idstr: t.String({ description: 'message_id as a decimal string' }),
+    client_msg_no: t.String(),
+    message_seq: Int({ description: 'per channel; in /message/sync the position in the uid’s command queue' }),
+    from_uid: t.String({ description: '"" = system' }),
+    channel_id: t.String({ description: 'for a person channel: the other uid, seen from the viewer' }),
+    channel_type: Int(),
+    timestamp: Int({ description: 'seconds' }),
+    expire: Int(),
+    payload: t.String({ description: 'standard base64' }),
+    stream_no: t.Optional(t.String({ description: 'stream anchors only' })),
+    streams: t.Optional(t.Array(t.Object({ stream_seq: Int(), payload: t.String() }), { description: 'stream anchors only: the chunks, in order' })),
+    stream_end: t.Optional(Flag),
+  },
+  { description: 'a message (seed 000)' },
+)
+export const OnlineStatusOut = t.Array(t.Object({ uid: t.String(), device_flag: Int(), online: Int() }))
+export const RouteOut = t.Object({ tcp_addr: t.String(), ws_addr: t.String(), wss_addr: t.String() })
+export const UidList = t.Array(t.String())
+export const SendOut = t.Object({ message_id: Int(), message_seq: Int({ description: '0 when not written to history' }), client_msg_no: t.String() })
+export const SendBatchOut = t.Object({ fail_uids: t.Array(t.String()), reason: t.Array(t.String(), { description: 'one per fail_uids entry, same order' }) })
+export const MessageSyncOut = t.Object({ start_message_seq: Int(), end_message_seq: Int(), more: Flag, messages: t.Array(MessageOut, { description: 'ascending seq' }) })
+export const CommandSyncOut = t.Array(MessageOut, { description: 'oldest first' })
+export const StreamOpenOut = t.Object({ stream_no: t.String(), message_id: Int(), message_seq: Int() })
+export const ConversationSyncOut = t.Array(
+  t.Object({
+    channel_id: t.String(),
+    channel_type: Int(),
+    unread: Int(),
+    timestamp: Int(),
+    last_msg_seq: Int(),
+    last_client_msg_no: t.String(),
+    version: Int(),
+    recents: t.Array(MessageOut, { description: 'newest first' }),
+  }),
+  { description: 'most recent first' },
+)

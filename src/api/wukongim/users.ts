@@ -1,7 +1,7 @@
 /** /user/token, /user/device_quit, /user/onlinestatus, /route */
 import type { AppContext } from '../../context'
 import { OK, doc, wukongimBase } from './base'
-import { DeviceQuitBody, OnlineStatusBody, TokenBody, Uid } from './models'
+import { DeviceQuitBody, OnlineStatusBody, OnlineStatusOut, RouteOut, TokenBody, Uid } from './models'
 import { t } from 'elysia'
 
 export function userRoutes(ctx: AppContext) {
@@ -13,7 +13,7 @@ export function userRoutes(ctx: AppContext) {
         await users.setToken({ uid: body.uid, token: body.token, deviceFlag: body.device_flag ?? 0, deviceLevel: body.device_level ?? 1 })
         return OK
       },
-      { body: TokenBody, detail: doc('Set the token a client presents to connect (a master login kicks that flag’s other devices)') },
+      { parse: 'json', body: TokenBody, detail: doc('Set the token a client presents to connect (a master login kicks that flag’s other devices)') },
     )
     .post(
       '/user/device_quit',
@@ -21,7 +21,7 @@ export function userRoutes(ctx: AppContext) {
         await users.deviceQuit(body.uid, body.device_flag)
         return OK
       },
-      { body: DeviceQuitBody, detail: doc('Revoke a device flag’s token (-1 = all) and disconnect it') },
+      { parse: 'json', body: DeviceQuitBody, detail: doc('Revoke a device flag’s token (-1 = all) and disconnect it') },
     )
     .post(
       '/user/onlinestatus',
@@ -29,7 +29,7 @@ export function userRoutes(ctx: AppContext) {
         const online = (await ctx.presence?.onlineStatus(body)) ?? []
         return online.map((d) => ({ uid: d.uid, device_flag: d.deviceFlag, online: d.online }))
       },
-      { body: OnlineStatusBody, detail: doc('Live connections of these uids: [{uid, device_flag, online}]') },
+      { parse: 'json', body: OnlineStatusBody, detail: doc('Live connections of these uids: [{uid, device_flag, online}]', OnlineStatusOut) },
     )
     .get(
       '/route',
@@ -41,6 +41,6 @@ export function userRoutes(ctx: AppContext) {
         const ws = ctx.config.publicWsAddr ?? `ws://${host}/ws`
         return { tcp_addr: tcp, ws_addr: ws, wss_addr: ws.startsWith('wss://') ? ws : '' }
       },
-      { query: t.Object({ uid: t.Optional(Uid) }), detail: doc('Where a client connects: {tcp_addr, ws_addr, wss_addr}') },
+      { query: t.Object({ uid: t.Optional(Uid) }), detail: doc('Where a client connects: {tcp_addr, ws_addr, wss_addr}', RouteOut) },
     )
 }
