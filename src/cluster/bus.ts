@@ -36,6 +36,8 @@ export interface ClusterBusOptions {
   /** how long a presence query waits for the other nodes */
   presenceTimeoutMs?: number
   heartbeatMs?: number
+  /** bytes of events kept while NATS is away */
+  outboxMaxBytes?: number
 }
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err))
@@ -47,7 +49,7 @@ export class ClusterBus implements PresenceService {
   readonly origin: string
   readonly sequencer: ChannelSequencer
   /** diagnostics and metrics */
-  readonly counters = { published: 0, received: 0, publishErrors: 0, badFrames: 0 }
+  readonly counters = { published: 0, received: 0, publishErrors: 0, badFrames: 0, outboxDropped: 0 }
   private readonly subjects: { ev: string; ctl: string; presence: string }
   private readonly peers = new Map<string, number>()
   private readonly subs: Subscription[] = []
@@ -56,6 +58,14 @@ export class ClusterBus implements PresenceService {
   private unsubscribeCore: (() => void) | undefined
   private heartbeat: ReturnType<typeof setInterval> | undefined
   private stopped = false
+  /** false while NATS is away: events wait in the outbox meanwhile */
+  connected = true
+  /**
+   * Events and notices published while NATS is away, sent on reconnect in order (the NATS client
+   * drops its own pending buffer when it reconnects). Bounded: past the limit they are dropped.
+   */
+  private outbox: { subject: string; data: Uint8Array }[] = []
+  private outboxBytes = 0
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -241,11 +251,20 @@ export class ClusterBus implements PresenceService {
   }
 
   private sayHello(): void {
-    this.publish(this.subjects.ctl, wire.encodeNotice({ kind: 'hello', origin: this.origin }))
+    if (this.connected) this.publish(this.subjects.ctl, wire.encodeNotice({ kind: 'hello', origin: this.origin }))
   }
 
-  /** Never throws: while NATS is away the client buffers and reconnects; a closed connection drops. */
+  /** Never throws: while NATS is away, into the outbox (bounded); a closed connection drops. */
   private publish(subject: string, data: Uint8Array): void {
+    if (!this.connected && !this.stopped) {
+      if (this.outboxBytes + data.length > (this.opts.outboxMaxBytes ?? 16 * 1024 * 1024)) {
+        if (this.counters.outboxDropped++ === 0) this.opts.log.error('cluster outbox full while NATS is away: dropping events (other nodes miss them live)')
+        return
+      }
+      this.outbox.push({ subject, data })
+      this.outboxBytes += data.length
+      return
+    }
     try {
       this.nc.publish(subject, data)
       this.counters.published++
@@ -256,10 +275,22 @@ export class ClusterBus implements PresenceService {
     }
   }
 
+  private flushOutbox(): void {
+    const waiting = this.outbox
+    this.outbox = []
+    this.outboxBytes = 0
+    this.connected = true
+    for (const m of waiting) this.publish(m.subject, m.data)
+    if (waiting.length) this.opts.log.info('cluster outbox sent after reconnect', { events: waiting.length, dropped: this.counters.outboxDropped })
+    this.counters.outboxDropped = 0
+  }
+
   private watchStatus(): void {
     const { log } = this.opts
     ;(async () => {
       for await (const s of this.nc.status()) {
+        if (s.type === 'disconnect') this.connected = false
+        if (s.type === 'reconnect') this.flushOutbox()
         if (s.type === 'disconnect') log.warn('cluster bus disconnected from NATS; serving local connections, reconnecting', { server: s.server })
         else if (s.type === 'reconnect') {
           log.info('cluster bus reconnected to NATS', { server: s.server })

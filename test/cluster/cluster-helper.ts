@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { testConfig } from '../../src/config'
+import { type Config, testConfig } from '../../src/config'
 import { silentLogger } from '../../src/log'
 import { type RunningServer, startServer } from '../../src/server'
 
@@ -32,7 +32,7 @@ export async function postgresUnavailable(): Promise<string | undefined> {
 export interface Cluster {
   nodes: RunningServer[]
   /** starts one more node on the same database and bus */
-  addNode(name: string): Promise<RunningServer>
+  addNode(name: string, overrides?: Partial<Config>): Promise<RunningServer>
   stop(): Promise<void>
 }
 
@@ -46,11 +46,11 @@ export async function startCluster(names: string[]): Promise<Cluster> {
   const clusterName = `bunimtest.${dbName}`
   const dirs: string[] = []
   const nodes: RunningServer[] = []
-  const addNode = async (name: string) => {
+  const addNode = async (name: string, overrides: Partial<Config> = {}) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bunim-cluster-'))
     dirs.push(dataDir)
     const node = await startServer(
-      testConfig({ host: '127.0.0.1', databaseUrl: url.toString(), dataDir, natsUrl: NATS_URL, clusterName, nodeId: name }),
+      testConfig({ host: '127.0.0.1', databaseUrl: url.toString(), dataDir, natsUrl: NATS_URL, clusterName, nodeId: name, ...overrides }),
       silentLogger,
     )
     nodes.push(node)
