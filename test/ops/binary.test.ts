@@ -40,11 +40,20 @@ describe('compiled binary', () => {
     expect(first.output()).toContain('migrations applied')
     const check = Bun.spawn([binary, 'healthcheck', '--port', String(first.port)], { cwd: dir, env: {}, stdout: 'ignore', stderr: 'ignore' })
     expect(await check.exited).toBe(0)
+    const post = (url: string, path: string, body: unknown) =>
+      fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect((await post(first.url, '/channel', { channel_id: 'g1', channel_type: 2, subscribers: ['alice', 'bob'] })).status).toBe(200)
+    const sent = await post(first.url, '/message/send', { from_uid: 'alice', channel_id: 'g1', channel_type: 2, payload: btoa('kept') })
+    expect(sent.status).toBe(200)
+    const { message_id } = (await sent.json()) as { message_id: number }
     expect((await stopWith(first, 'SIGTERM')).code).toBe(0)
 
     const second = await run()
-    // Same data directory: the schema is there already, nothing is re-applied.
+    // Same data directory: the schema is there already, nothing is re-applied, the message is kept.
     expect(second.output()).not.toContain('migrations applied')
+    const sync = await post(second.url, '/channel/messagesync', { login_uid: 'bob', channel_id: 'g1', channel_type: 2, start_message_seq: 0, end_message_seq: 0, limit: 10, pull_mode: 1 })
+    const { messages } = (await sync.json()) as { messages: { message_id: number; message_seq: number; payload: string }[] }
+    expect(messages.map((m) => [m.message_id, m.message_seq, atob(m.payload)])).toEqual([[message_id, 1, 'kept']])
     expect((await stopWith(second, 'SIGTERM')).code).toBe(0)
   }, 90_000)
 })
