@@ -97,6 +97,21 @@ describe.skipIf(!!unavailable)('cluster: three nodes, one database, one NATS', (
     expect(new Set(ws.frames.map((f) => f.Content)).size).toBe(TOTAL)
   }, 60_000)
 
+  test('a person message sent through node A reaches the peer on node B (channel created by that first message)', async () => {
+    const [u1, u2] = [uniq('p'), uniq('p')]
+    await post(A, '/user/token', { uid: u2, token: 'tk', device_flag: 1, device_level: 0 })
+    const onB = await wkConnect(B, u2, 'tk')
+    clients.push(onB)
+    await eventually(() => B.ctx.hub.online([u2]).length === 1)
+    const payload = Buffer.from(JSON.stringify({ type: 1, content: 'hi there' })).toString('base64')
+    await post(A, '/message/send', { from_uid: u1, channel_id: u2, channel_type: 1, payload })
+    const got = await onB.recvWith('hi there')
+    // the receiver sees the sender's uid as the channel, like WuKongIM
+    expect(got.channelId).toBe(u1)
+    expect(got.channelType).toBe(1)
+    expect(got.fromUid).toBe(u1)
+  }, 30_000)
+
   test('a member removed through node A stops getting messages on node B at once', async () => {
     const [sender, stay, gone] = [uniq('s'), uniq('stay'), uniq('gone')]
     const channel = uniq('g')

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { RunningServer } from '../../src/server'
 import { eventually } from '../helpers/wait'
-import { WkClient } from '../protocol/helpers/wk-client'
+import { freePort, WkClient } from '../protocol/helpers/wk-client'
 import { type Cluster, NATS_URL, postgresUnavailable, startCluster } from './cluster-helper'
 import { TcpProxy } from './tcp-proxy'
 
@@ -70,4 +70,9 @@ describe.skipIf(!!unavailable)('cluster: a node that loses NATS', () => {
     // what A published while it knew NATS was away was buffered by its client and reached B after the reconnect
     await eventually(() => contents(onB).includes('during'))
   }, 40_000)
+
+  test('a node whose NATS is unreachable at start-up refuses to start, naming NATS', async () => {
+    const nowhere = `nats://127.0.0.1:${freePort()}`
+    await expect(cluster.addNode('node-x', { natsUrl: nowhere })).rejects.toThrow(`cannot reach NATS at ${nowhere}`)
+  }, 30_000)
 })
