@@ -32,8 +32,8 @@ export interface WebhookOutbox {
   enqueue(entries: OutboxEntry[]): Promise<void>
   /** up to `limit` due rows, leased to the caller for `leaseMs` */
   claim(limit: number, leaseMs: number): Promise<ClaimedEntry[]>
-  /** delivered: gone */
-  complete(id: number): Promise<void>
+  /** delivered: gone (one statement for all of them) */
+  complete(ids: number[]): Promise<void>
   /** not delivered: try again in `delayMs` */
   retryLater(id: number, delayMs: number): Promise<void>
   /** rows waiting (due or not) */
@@ -67,8 +67,9 @@ export function createWebhookOutbox(db: Db): WebhookOutbox {
         .sort((a, b) => a.id - b.id)
     },
 
-    async complete(id) {
-      await db.execute(sql`delete from webhook_outbox where id = ${id}`)
+    async complete(ids) {
+      if (!ids.length) return
+      await db.execute(sql`delete from webhook_outbox where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`)
     },
 
     async retryLater(id, delayMs) {

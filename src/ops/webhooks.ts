@@ -32,11 +32,13 @@ export const webhookLimits = {
   /** one POST may take this long */
   timeoutMs: 10_000,
   /** rows claimed (and POSTed concurrently) at once */
-  claimBatch: 16,
+  claimBatch: 32,
   /** with nothing due, look again this often (other nodes' rows, retries coming due) */
   idlePollMs: 1000,
   /** events queued after COMMIT are written at most this late, in one INSERT */
   flushMs: 20,
+  /** while the database refuses them, at most this many events wait in memory (the oldest go first) */
+  maxUnwritten: 100_000,
 }
 
 export const MSG_NOTIFY = 'msg.notify'
@@ -166,8 +168,13 @@ export class Webhooks {
         await this.opts.outbox.enqueue(entries)
         this.kick()
       } catch (err) {
-        // Keep them for the next flush rather than lose them (bounded by the event rate meanwhile).
+        // Keep them for the next flush rather than lose them, up to a bound (memory stays bounded).
         this.queued.unshift(...entries)
+        const excess = this.queued.length - webhookLimits.maxUnwritten
+        if (excess > 0) {
+          this.queued.splice(0, excess)
+          this.opts.log.error('webhook events dropped: the outbox cannot be written', { dropped: excess })
+        }
         this.opts.log.warn('webhook events not queued yet', { count: entries.length, error: String(err) })
         if (!this.stopped) this.flushTimer ??= setTimeout(() => void this.flush(), 1000)
       }
@@ -185,7 +192,13 @@ export class Webhooks {
         if (!this.stopped) this.opts.log.warn('webhook outbox claim failed', { error: String(err) })
       }
       if (claimed.length) {
-        await Promise.all(claimed.map((row) => this.deliver(row)))
+        const ok = await Promise.all(claimed.map((row) => this.deliver(row)))
+        try {
+          await this.opts.outbox.complete(claimed.filter((_, i) => ok[i]).map((r) => r.id))
+        } catch (err) {
+          // Their leases end on their own: they are sent again then (at least once).
+          this.opts.log.warn('webhook outbox update failed', { error: String(err) })
+        }
         continue
       }
       if (this.kicked) continue
@@ -201,7 +214,8 @@ export class Webhooks {
     }
   }
 
-  private async deliver(row: ClaimedEntry): Promise<void> {
+  /** POSTs one row; true when acknowledged (the caller deletes it), else rescheduled here */
+  private async deliver(row: ClaimedEntry): Promise<boolean> {
     let ok = false
     try {
       const body = await this.bodyOf(row)
@@ -220,19 +234,19 @@ export class Webhooks {
     } catch (err) {
       if (!this.stopped) this.opts.log.warn('webhook failed', { event: row.event, attempts: row.attempts, error: String(err) })
     }
+    if (ok) {
+      this.counters.delivered++
+      return true
+    }
+    this.counters.failed++
     try {
-      if (ok) {
-        this.counters.delivered++
-        await this.opts.outbox.complete(row.id)
-      } else {
-        this.counters.failed++
-        // Stopping: hand the row back at once (the next start, or another node, sends it).
-        await this.opts.outbox.retryLater(row.id, this.stopped ? 0 : backoff(row.attempts))
-      }
+      // Stopping: hand the row back at once (the next start, or another node, sends it).
+      await this.opts.outbox.retryLater(row.id, this.stopped ? 0 : backoff(row.attempts))
     } catch (err) {
       // The lease ends on its own: the row is sent again then (at least once).
       this.opts.log.warn('webhook outbox update failed', { id: row.id, error: String(err) })
     }
+    return false
   }
 
   private async bodyOf(row: ClaimedEntry): Promise<unknown> {

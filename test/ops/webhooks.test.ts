@@ -176,7 +176,7 @@ describe('webhook outbox', () => {
       await nodes[0]!.retryLater(ids[0]!, 0)
       const again = await nodes[1]!.claim(16, 60_000)
       expect(again.map((r) => [r.id, r.attempts, r.body])).toEqual([[ids[0]!, 2, claims.flat().find((r) => r.id === ids[0])!.body]])
-      for (const id of ids) await nodes[0]!.complete(id)
+      await nodes[0]!.complete(ids)
       expect(await nodes[0]!.backlog()).toBe(0)
     } finally {
       await server.stop()
