@@ -3,7 +3,7 @@
  * path is a plain number bumped in place (no allocation per message); the text is built only when
  * scraped. Connection gauges and delivery counters are read from the hub at scrape time.
  */
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { authorizeManager } from '../api/wukongim/base'
 import type { AppContext } from '../context'
 import type { WriteKind, WriteObserver } from '../core/writer'
@@ -122,6 +122,9 @@ export function metricsRoutes(ctx: AppContext) {
       set.headers['content-type'] = 'text/plain; version=0.0.4; charset=utf-8'
       return ctx.metrics ? await ctx.metrics.render() : ''
     },
-    { detail: { tags: ['ops'], summary: 'Prometheus metrics (manager token, or loopback when none is set)' } },
+    {
+      detail: { tags: ['ops'], summary: 'Prometheus metrics (manager token, or loopback when none is set)' },
+      response: { 200: t.String({ description: 'Prometheus text format 0.0.4' }), 401: t.String() },
+    },
   )
 }
