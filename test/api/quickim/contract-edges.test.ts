@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startTestServer, type TestServer } from '../../helpers/server'
 import { parseMsgId } from '../../../src/core/quickim/msg-id'
-import { QuickIm } from './client'
+import { eventually } from '../../helpers/wait'
+import { openSse, QuickIm } from './client'
 
 let server: TestServer
 let q: QuickIm
@@ -140,5 +141,35 @@ describe('OpenAPI', () => {
     const notify = doc.paths['/notify']?.get
     expect(notify.responses?.['200']).toBeDefined()
     expect(JSON.stringify(notify.parameters)).toContain('cursor')
+  })
+})
+
+describe('kicked sessions stop receiving at once', () => {
+  test('on sse and on a waiting poll, without reconnecting', async () => {
+    const conv = await q.conversation(['kk-member', 'kk-sender'])
+    const member = await q.token('kk-member', 1)
+    const poller = await q.token('kk-member', 2)
+    const sender = await q.token('kk-sender')
+    const sse = await openSse(`${server.url}/notify?protoc=sse&token=${encodeURIComponent(member)}`)
+    const url = `${server.url}/notify?protoc=poll&token=${encodeURIComponent(poller)}`
+    expect((await fetch(`${url}&timeout=0`)).status).toBe(204)
+    const before = await q.send(sender, conv, 'before')
+    await eventually(() => sse.messages().length === 1)
+    const first = await fetch(`${url}&timeout=0`)
+    expect(((await first.json()) as any).data.Msg.map((m: { MsgId: string }) => m.MsgId)).toEqual([before])
+    await eventually(() => server.ctx.hub.online(['kk-member']).length === 1) // the sse (polls come and go)
+    const waiting = fetch(`${url}&timeout=2`)
+    await eventually(() => server.ctx.hub.online(['kk-member']).length === 2)
+    await q.ok('/inner/kickout_conversation', { conversation_id: conv, sessions: ['kk-member'] })
+    await q.send(sender, conv, 'after')
+    expect((await waiting).status).toBe(204)
+    expect((await fetch(`${url}&timeout=0`)).status).toBe(204)
+    // the sse stays open (other conversations) but got nothing more
+    await q.send(sender, conv, 'after 2')
+    const other = await q.conversation(['kk-member', 'kk-sender'])
+    const elsewhere = await q.send(sender, other, 'elsewhere')
+    await eventually(() => sse.messages().length === 2)
+    expect(sse.messages().map((m) => m.MsgId)).toEqual([before, elsewhere])
+    sse.close()
   })
 })
