@@ -8,14 +8,24 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { Sql } from 'postgres'
 import type { Database } from '../db/client'
 
-export type RawQuery = <T>(text: string, params: unknown[]) => Promise<T[]>
+type Run = <T>(text: string, params: unknown[]) => Promise<T[]>
+
+/**
+ * Runs one statement; `kind` tells which database answers (the writer commits differently on
+ * each); `generic` runs it on Postgres' generic-plan connection (see Database.genericPlanClient).
+ */
+export type RawQuery = Run & { readonly kind: Database['kind']; readonly generic: Run }
 
 export function rawQuery(database: Database): RawQuery {
   const client = (database.db as unknown as { $client: unknown }).$client
   if (database.kind === 'postgres') {
-    const pg = client as Sql
-    return async <T>(text: string, params: unknown[]) => (await pg.unsafe(text, params as never[], { prepare: true })) as unknown as T[]
+    const prepared = (pg: Sql): Run => async <T>(text: string, params: unknown[]) => (await pg.unsafe(text, params as never[], { prepare: true })) as unknown as T[]
+    const run = prepared(client as Sql)
+    let generic: Run | undefined
+    const genericRun: Run = (text, params) => (generic ??= database.genericPlanClient ? prepared(database.genericPlanClient()) : run)(text, params)
+    return Object.assign(run, { kind: 'postgres' as const, generic: genericRun })
   }
   const lite = client as PGlite
-  return async <T>(text: string, params: unknown[]) => (await lite.query<T>(text, params)).rows
+  const run: Run = async <T>(text: string, params: unknown[]) => (await lite.query<T>(text, params)).rows
+  return Object.assign(run, { kind: 'pglite' as const, generic: run })
 }

@@ -1,8 +1,9 @@
 /**
  * The group-commit writer: every message that takes a message_id goes through here.
  *
- * Sends queue for ≤ LINGER_MS (or while the previous batch commits), then the whole batch is ONE
- * SQL statement (BATCH_STATEMENT: one round trip, one implicit transaction, prepared):
+ * Sends queue for ≤ LINGER_MS (or while the previous batch executes), then the whole batch is ONE
+ * SQL statement (BATCH_STATEMENTS: one round trip, one implicit transaction, prepared; on Postgres
+ * run on a dedicated connection with a generic plan, so it is never planned again):
  *  1. `pg_advisory_xact_lock(WRITE_LOCK)` then `nextval(message_id_seq)` × n: batches from every node
  *     commit one at a time, so message_ids increase with commit order cluster-wide;
  *  2. idempotence: (channel, from_uid, client_msg_no) already stored → answer the first message
@@ -10,6 +11,9 @@
  *  3. `UPDATE channels SET last_msg_seq = last_msg_seq + n … RETURNING` per channel → gapless seqs;
  *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors, sender read marks;
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
+ *     On Postgres the COMMIT is asynchronous (`synchronous_commit = off` for that transaction, so
+ *     the write lock is not held through the WAL fsync) and the answers wait for a WalBarrier
+ *     flush, which overlaps the next batch's statement; batches answer in commit order.
  * No SQL runs per message; a batch costs one statement whatever its size.
  * Live (no_persist) messages skip the batch: their ids come from a block reserved ahead (IdBlock).
  */
@@ -22,6 +26,7 @@ import type { CoreEvents } from './events'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
 import { IdBlock } from './id-block'
 import type { RawQuery } from './raw-query'
+import { WAL_FLUSH, WalBarrier } from './wal-barrier'
 import { channelKeyOf, rows } from './sql'
 import type { Message, MessageHeader, SendResult } from './types'
 
@@ -85,8 +90,12 @@ export class GroupCommitWriter {
   private idleWaiters: (() => void)[] = []
   private lastUs = 0
   private readonly liveIds: IdBlock
-  private readonly statement: string
+  private readonly outbox: boolean
   private readonly observer: WriteObserver | undefined
+  /** Postgres: batches commit asynchronously and answer after a WAL-flush barrier (decided on first use) */
+  private barrier: Promise<WalBarrier | undefined> | undefined
+  /** answers of committed batches waiting for their barrier, released in batch order */
+  private released: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly db: Db,
@@ -96,7 +105,7 @@ export class GroupCommitWriter {
     options: WriterOptions = {},
   ) {
     this.liveIds = new IdBlock(query)
-    this.statement = options.webhookOutbox ? BATCH_STATEMENT_WITH_OUTBOX : BATCH_STATEMENT
+    this.outbox = options.webhookOutbox ?? false
     this.observer = options.observer
   }
 
@@ -138,21 +147,56 @@ export class GroupCommitWriter {
     return { messageId, messageSeq: 0, clientMsgNo: item.clientMsgNo, message }
   }
 
-  /** resolves once every accepted item is committed (or failed) */
-  flush(): Promise<void> {
-    if (!this.running && !this.timer && !this.queue.length) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  /** resolves once every accepted item is committed and answered (or failed) */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.running || this.timer || this.queue.length) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+      const released = this.released
+      await released
+      if (released === this.released && !this.running && !this.timer && !this.queue.length) return
+    }
+  }
+
+  /**
+   * Real Postgres, when the server lets us write a WAL record: async commits + barrier. Otherwise
+   * (PGlite: one connection, nothing to overlap) each batch commits synchronously.
+   */
+  private useBarrier(): Promise<WalBarrier | undefined> {
+    this.barrier ??= this.query.kind !== 'postgres'
+      ? Promise.resolve(undefined)
+      : this.query(WAL_FLUSH, []).then(
+          () => new WalBarrier(this.query),
+          (e) => {
+            this.log.warn('WAL flush barrier unavailable: batches commit synchronously', { error: e instanceof Error ? e.message : String(e) })
+            return undefined
+          },
+        )
+    return this.barrier
   }
 
   private async drain(): Promise<void> {
     this.timer = undefined
     this.running = true
     try {
+      const barrier = await this.useBarrier()
       while (this.queue.length) {
         // Let the senders just acknowledged queue their next message first: batches stay full.
         await new Promise((r) => setImmediate(r))
         const batch = this.queue.splice(0, MAX_BATCH)
-        await this.commitOrSplit(batch)
+        const answers = await this.commitOrSplit(batch, barrier !== undefined)
+        if (!barrier) {
+          for (const answer of answers) answer()
+          continue
+        }
+        // Committed (visible, lock released) but maybe not yet on disk: answer after the barrier,
+        // while the next batch executes. Batches answer in commit order.
+        const durable = barrier.request()
+        this.released = this.released.then(() =>
+          durable.then(
+            () => answers.forEach((answer) => answer()),
+            (e: unknown) => answers.forEach((answer) => answer(e)),
+          ),
+        )
       }
     } finally {
       this.running = false
@@ -166,20 +210,23 @@ export class GroupCommitWriter {
    * retries are idempotent. A unique violation means another node stored the same
    * (channel, from_uid, client_msg_no) after this statement's snapshot: the retry sees it and answers it.
    */
-  private async commitOrSplit(batch: Pending[]): Promise<void> {
+  private async commitOrSplit(batch: Pending[], asyncCommit: boolean): Promise<Answer[]> {
     try {
-      await this.commit(batch)
-      return
+      return [await this.commit(batch, asyncCommit)]
     } catch (err) {
       if (batch.length > 1) this.log.warn('batch commit failed, retrying one by one', { size: batch.length, error: err instanceof Error ? err.message : String(err) })
-      else if (!isUniqueViolation(err)) return batch[0]!.reject(err)
+      else if (!isUniqueViolation(err)) {
+        batch[0]!.reject(err)
+        return []
+      }
     }
+    const answers: Answer[] = []
     for (const p of batch) {
       // The failed attempt may have committed: on retry, look every item up, generated numbers too.
       p.item.clientSupplied = true
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.commit([p])
+          answers.push(await this.commit([p], asyncCommit))
           break
         } catch (e) {
           if (attempt < 3 && isUniqueViolation(e)) continue
@@ -188,9 +235,11 @@ export class GroupCommitWriter {
         }
       }
     }
+    return answers
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  /** Runs the batch statement; returns the batch's answers, to give once the commit is durable. */
+  private async commit(batch: Pending[], asyncCommit: boolean): Promise<Answer> {
     const items = batch.map((p) => p.item)
     const now = Date.now()
     const timestamp = Math.floor(now / 1000)
@@ -219,7 +268,8 @@ export class GroupCommitWriter {
       })
     })
 
-    const out = await this.query<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(this.statement, [JSON.stringify(rowsIn), rowsIn.length])
+    const statement = BATCH_STATEMENTS[(this.outbox ? 1 : 0) + (asyncCommit ? 2 : 0)]!
+    const out = await this.query.generic<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(statement, [JSON.stringify(rowsIn), rowsIn.length])
 
     // Answers for messages stored before (idempotent repeats): read back after the fact.
     const stored = new Map<number, Message>()
@@ -257,22 +307,31 @@ export class GroupCommitWriter {
       }
     }
 
-    // After COMMIT: acknowledge, then tell the real-time layer — in message_id order.
-    const committedAt = performance.now()
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i]!
-      const first = dupOf.get(i)
-      const answer = first !== undefined ? results[first] : results[i]
-      if (answer === undefined) p.reject(new Error('message lost in batch'))
-      else if (answer instanceof DomainError) p.reject(answer)
-      else {
-        p.resolve({ messageId: answer.messageId, messageSeq: answer.messageSeq, clientMsgNo: answer.clientMsgNo, message: answer })
-        this.observer?.acknowledged(p.item.kind, p.item.originConnection !== undefined, committedAt - p.at)
-        if (fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
+    // After COMMIT (and, async, the WAL flush): acknowledge, then tell the real-time layer — in message_id order.
+    return (failed?: unknown) => {
+      if (failed !== undefined) {
+        for (const p of batch) p.reject(failed)
+        return
+      }
+      const committedAt = performance.now()
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]!
+        const first = dupOf.get(i)
+        const answer = first !== undefined ? results[first] : results[i]
+        if (answer === undefined) p.reject(new Error('message lost in batch'))
+        else if (answer instanceof DomainError) p.reject(answer)
+        else {
+          p.resolve({ messageId: answer.messageId, messageSeq: answer.messageSeq, clientMsgNo: answer.clientMsgNo, message: answer })
+          this.observer?.acknowledged(p.item.kind, p.item.originConnection !== undefined, committedAt - p.at)
+          if (fresh[i]) this.events.emit({ type: 'message', message: answer, to: p.item.to, originConnection: p.item.originConnection })
+        }
       }
     }
   }
 }
+
+/** Settles a committed batch's sends: resolves them, or rejects them all with `failed`. */
+type Answer = (failed?: unknown) => void
 
 /** Postgres 23505 on either driver (Drizzle wraps the driver's error as `cause`). */
 function isUniqueViolation(err: unknown): boolean {
@@ -287,7 +346,9 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  *   lk      the cluster-wide write lock (held to the implicit COMMIT);
  *   ids     one nextval per item, taken after the lock (nextval is evaluated on rows joined with lk);
  *   dup     items whose (channel, from_uid, client_msg_no) is already stored (compared as
- *           IDEMPOTENCE_KEY, so only messages_idempotence_idx can serve it, statistics or not);
+ *           IDEMPOTENCE_KEY, so only messages_idempotence_idx can serve it, statistics or not;
+ *           one probe per item through LATERAL … LIMIT 1, so a generic plan — which guesses
+ *           1000 items — cannot choose to hash the whole messages table instead);
  *   bump    one UPDATE … RETURNING per channel with history items → their gapless seqs;
  *   ins     the messages (live ones are not stored); streams for stream anchors;
  *   ub/qi   command-queue seqs per recipient (users.cmd_last_seq) and the queue rows;
@@ -298,8 +359,9 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  * The UPDATE itself always sees the newest channel row (READ COMMITTED re-checks locked rows).
  */
 // `$1::text::jsonb`: the parameter is typed text, so no driver re-encodes the JSON string.
-const batchStatement = (outboxCte: string) => `
-with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l),
+// asyncCommit: `synchronous_commit = off` for this transaction only (answers wait for WalBarrier).
+const batchStatement = (outboxCte: string, asyncCommit: boolean) => `
+with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l${asyncCommit ? `, set_config('synchronous_commit', 'off', true) as sc` : ''}),
 ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, $2::int)),
 idr as (select id, row_number() over (order by id) as rn from ids),
 xr as (
@@ -311,7 +373,7 @@ x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
 dup as materialized (
   select k.i, m.message_id
   from (select x.i, x.c as channel_id, x.t as channel_type, x.f as from_uid, x.n as client_msg_no from x where x.cs and x.k <> 'l') k
-  join messages m on ${IDEMPOTENCE_KEY('m')} = ${IDEMPOTENCE_KEY('k')}
+  cross join lateral (select m.message_id from messages m where ${IDEMPOTENCE_KEY('m')} = ${IDEMPOTENCE_KEY('k')} limit 1) m
 ),
 fresh as materialized (select x.* from x where not exists (select 1 from dup where dup.i = x.i)),
 cnt as (select c, t, count(*) as n, max(id) as last_id from fresh where k = 'h' group by c, t),
@@ -358,17 +420,18 @@ select i, id, seq, missing, false as dup from num
 union all
 select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
 
-const BATCH_STATEMENT = batchStatement('')
-
 /**
  * Webhooks on: `msg.notify` rows for the batch's fresh stored messages, ≤ 100 ids per row, queued
  * in the same transaction as the messages (src/core/webhook-outbox.ts delivers them).
  */
-const BATCH_STATEMENT_WITH_OUTBOX = batchStatement(`,
+const OUTBOX_CTE = `,
 wh as (
   insert into webhook_outbox (event, body)
   select 'msg.notify', jsonb_build_object('message_ids', jsonb_agg(id order by id))
   from (select id, (row_number() over (order by id) - 1) / 100 as g from num where k <> 'l' and not missing) s
   group by g
-)`)
+)`
+
+/** Indexed by (outbox ? 1 : 0) + (asyncCommit ? 2 : 0); each text is constant, so it stays prepared. */
+const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
 
