@@ -59,18 +59,15 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bunim: unknown command "${command}"\n\n${USAGE}`)
     return 2
   }
-  const server = await startServer(config, log)
-  await new Promise<void>((resolve) => {
-    let signalled = false
-    const onSignal = (signal: string) => {
-      if (signalled) return
-      signalled = true
-      log.info('shutting down', { signal })
-      resolve()
-    }
-    process.on('SIGTERM', () => onSignal('SIGTERM'))
-    process.on('SIGINT', () => onSignal('SIGINT'))
+  // Listen for signals before starting: a SIGTERM that arrives while the database opens must
+  // still lead to a clean stop (the default action would kill the process mid-start).
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+    process.once('SIGINT', () => resolve('SIGINT'))
   })
+  const server = await startServer(config, log)
+  const signal = await signalled
+  log.info('shutting down', { signal })
   // Hard deadline: exit within 5 s whatever a step does.
   const deadline = setTimeout(() => {
     log.error('shutdown deadline passed, exiting')
