@@ -2,7 +2,7 @@
  * The quick-im gateway API plugin (SPEC §4). Its onError gives every failure the quick-im
  * envelope (HTTP 200, {"code":N,"error":…}); it must be `.use()`d before the root app's onError.
  */
-import { Elysia } from 'elysia'
+import { Elysia, ParseError } from 'elysia'
 import type { AppContext } from '../../context'
 import { QuickImService } from '../../core/quickim/service'
 import type { Hub } from '../../realtime/hub'
@@ -17,6 +17,17 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
   const auth = new QuickImAuth(ctx)
   const svc = new QuickImService(ctx.core)
   return new Elysia()
+    // The Go gateway decodes every body as JSON whatever its content-type (curl -d sends a form
+    // type): so do we. Empty → {} (the schema then names the first missing field).
+    .onParse(async ({ request }) => {
+      const text = await request.text()
+      if (!text.trim()) return {}
+      try {
+        return JSON.parse(text)
+      } catch {
+        throw new ParseError()
+      }
+    })
     .onError(async ({ code, error, set, path, request, server }) => {
       set.status = 200
       // a malformed body is reported only to a caller that may use the route

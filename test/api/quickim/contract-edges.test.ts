@@ -84,6 +84,24 @@ describe('authentication comes before parsing', () => {
   }, 30_000)
 })
 
+describe('bodies are JSON whatever their content-type (the Go gateway decodes the body as JSON)', () => {
+  const raw = (path: string, body: string, headers: Record<string, string>) =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers, body }).then((r) => r.json() as Promise<any>)
+
+  test('form, text or no content-type', async () => {
+    const id = await q.conversation(['alice'])
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', undefined]) {
+      const headers: Record<string, string> = { authorization: alice, ...(contentType ? { 'content-type': contentType } : {}) }
+      const r = await raw('/send_msg', JSON.stringify({ conversation_id: id, content: `as ${contentType}` }), headers)
+      expect(r).toEqual({ code: 0, data: { MsgID: expect.any(String) } })
+      const t = await raw('/inner/get_token', JSON.stringify({ session: 'alice', platform: 2 }), contentType ? { 'content-type': contentType } : {})
+      expect(t).toEqual({ code: 0, data: expect.any(String) })
+      expect(await raw('/send_msg', 'conversation_id=x&content=y', headers)).toEqual({ code: 10001, error: expect.stringContaining('body') })
+    }
+    expect((await q.ok('/get_conversation_last_30_msg', { conversation_id: id }, alice)).Msg).toHaveLength(4)
+  })
+})
+
 describe('MsgId forms', () => {
   test('well-formed ids above 2^53−1, as JSON numbers or long decimals → 10004', async () => {
     const id = await q.conversation(['alice'])
