@@ -162,6 +162,32 @@ describe('OpenAPI', () => {
   })
 })
 
+describe('concurrency', () => {
+  test('many joins, leaves, kicks and creates at once: every call answers, the end state is exact', async () => {
+    const conv = await q.conversation(['cc-owner'])
+    const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => q.token(`cc-${i}`)))
+    const repeated = await Promise.all(Array.from({ length: 20 }, () => q.post('/join_conversation', { conversation_id: conv }, tokens[0])))
+    expect(repeated.every((r) => r.code === 0)).toBe(true)
+    const mixed = await Promise.all(
+      tokens.flatMap((t, i) => [
+        q.post('/join_conversation', { conversation_id: conv }, t),
+        q.post('/inner/join_conversation', { conversation_id: conv, sessions: [`cc-extra-${i}`] }),
+        q.post('/inner/kickout_conversation', { conversation_id: conv, sessions: [`cc-never-${i}`] }),
+        q.post('/inner/create_conversation', { sessions: [`cc-${i}`, 'cc-owner'] }),
+      ]),
+    )
+    expect(mixed.filter((r) => r.code !== 0)).toEqual([])
+    const created = mixed.filter((_, i) => i % 4 === 3).map((r) => r.data.ConversationId)
+    expect(new Set(created).size).toBe(30)
+    // now half of them leave, all at once
+    const leaves = await Promise.all(tokens.filter((_, i) => i % 2).map((t) => q.post('/leave_conversation', { conversation_id: conv }, t)))
+    expect(leaves.every((r) => r.code === 0)).toBe(true)
+    const joined = await Promise.all(tokens.map((t) => q.ok('/check_joined_conversation', { conversation_id: conv }, t)))
+    expect(joined.map((j) => j.Joined)).toEqual(tokens.map((_, i) => i % 2 === 0))
+    expect((await q.ok('/get_joined_conversation', {}, await q.token('cc-owner'))).Conversations.sort()).toEqual([conv, ...created].sort())
+  }, 30_000)
+})
+
 describe('kicked sessions stop receiving at once', () => {
   test('on sse and on a waiting poll, without reconnecting', async () => {
     const conv = await q.conversation(['kk-member', 'kk-sender'])
