@@ -12,6 +12,7 @@ CREATE TABLE "channels" (
 	"channel_type" smallint NOT NULL,
 	"last_msg_seq" bigint DEFAULT 0 NOT NULL,
 	"last_message_id" bigint DEFAULT 0 NOT NULL,
+	"red_dot_count" bigint DEFAULT 0 NOT NULL,
 	"ban" smallint DEFAULT 0 NOT NULL,
 	"disband" smallint DEFAULT 0 NOT NULL,
 	"conversation_type" bigint DEFAULT 0 NOT NULL,
@@ -55,7 +56,8 @@ CREATE TABLE "messages" (
 	"type" integer DEFAULT 0 NOT NULL,
 	"status" integer DEFAULT 0 NOT NULL,
 	"stream_no" text,
-	"expire" integer DEFAULT 0 NOT NULL
+	"expire" integer DEFAULT 0 NOT NULL,
+	"red_dot_rank" bigint DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "poll_cursors" (

@@ -4,7 +4,11 @@
  * (last_msg_seq, last_message_id) and, once the user acted on it, a `conversations` row
  * (read_seq, unread_base, deleted_seq, version):
  *   visible  ⇔ channel.last_msg_seq > greatest(join_seq, deleted_seq)
- *   unread   = unread_base + red-dot messages of others with seq > greatest(read_seq, join_seq, deleted_seq)
+ *   unread   = unread_base + red-dot messages with seq > pos = greatest(read_seq, join_seq, deleted_seq)
+ *            = unread_base + channel.red_dot_count − red_dot_rank of the message at seq pos
+ * (the writer keeps both counters, so no message is counted at read time). The reader's own
+ * messages never count: sending moves the sender's read_seq to the message it sent, so they are
+ * never above pos.
  *   version  = greatest(channel.last_message_id, conversations.version)
  * (Every read of history says `message_seq > 0` literally: only then may the planner use the
  * partial index messages_channel_seq_idx.)
@@ -23,15 +27,20 @@ import type { StreamInternals } from './streams'
 import type { ChannelKey } from './types'
 import { WRITE_LOCK } from './writer'
 
-interface ConversationRow {
-  channel_id: string
-  channel_type: number
+/** the conversation and, joined, its channel's newest message (its columns are null if it is missing) */
+interface ConversationRow extends MessageRow {
   last_msg_seq: number
   version: number
   unread: number
-  timestamp: number | null
-  client_msg_no: string | null
 }
+
+/** the newest message's columns; channel_id and channel_type come from the subscriber row */
+const LAST_MESSAGE_COLUMNS = sql.raw(
+  MESSAGE_COLUMNS.split(', ')
+    .filter((c) => c !== 'channel_id' && c !== 'channel_type')
+    .map((c) => 'm.' + c)
+    .join(', '),
+)
 
 /** `id:type:seq|…` with person ids as the peer uid → stored key → seq */
 export function parseLastMsgSeqs(uid: string, text: string): Map<string, number> {
@@ -72,25 +81,28 @@ export function createConversationService(db: Db, channels: ChannelInternals, st
       const clientSeqs = parseLastMsgSeqs(uid, lastMsgSeqs)
       const found = await rows<ConversationRow>(
         db,
-        sql`select s.channel_id, s.channel_type, c.last_msg_seq,
-              greatest(c.last_message_id, coalesce(v.version, 0)) as version,
-              coalesce(v.unread_base, 0) + (
-                -- read up to the channel's last seq (the common case once read): nothing to count
-                case when c.last_msg_seq <= greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0)) then 0 else (
-                  select count(*) from messages x
-                  where x.channel_id = s.channel_id and x.channel_type = s.channel_type and x.message_seq > 0
-                    and x.message_seq > greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0))
-                    and x.from_uid <> s.uid and x.red_dot = 1
-                ) end
-              )::int as unread,
-              m.timestamp, m.client_msg_no
-            from subscribers s
-            join channels c on c.channel_id = s.channel_id and c.channel_type = s.channel_type and not c.is_delete
-            left join conversations v on v.uid = s.uid and v.channel_id = s.channel_id and v.channel_type = s.channel_type
+        // Every join is an index probe per subscriber row whatever the statistics (PGlite never
+        // analyses): `limit 1` keeps the PK lookups lateral (as plain joins an unanalysed planner
+        // built a 1000 × 500 nested loop), and `pos` is a column of the materialized CTE (computed
+        // from the outer-joined row, Postgres 17 would not use it as an index condition).
+        sql`with me as materialized (
+              select s.channel_id, s.channel_type, s.join_seq, v.unread_base, v.version, v.deleted_seq,
+                     greatest(coalesce(v.read_seq, 0), s.join_seq, coalesce(v.deleted_seq, 0)) as pos
+              from subscribers s
+              left join lateral (select * from conversations v where v.uid = s.uid and v.channel_id = s.channel_id and v.channel_type = s.channel_type limit 1) v on true
+              where s.uid = ${uid}
+            )
+            select me.channel_id, me.channel_type, c.last_msg_seq,
+              greatest(c.last_message_id, coalesce(me.version, 0)) as version,
+              -- read up to the channel's last seq (the common case once read): nothing unread
+              (coalesce(me.unread_base, 0) + case when c.last_msg_seq <= me.pos then 0 else c.red_dot_count - coalesce(r.red_dot_rank, 0) end)::int as unread,
+              ${LAST_MESSAGE_COLUMNS}
+            from me
+            join lateral (select * from channels c where c.channel_id = me.channel_id and c.channel_type = me.channel_type and not c.is_delete limit 1) c on true
+            left join messages r on r.channel_id = me.channel_id and r.channel_type = me.channel_type and r.message_seq > 0 and r.message_seq = me.pos
             left join messages m on m.channel_id = c.channel_id and m.channel_type = c.channel_type and m.message_seq > 0 and m.message_seq = c.last_msg_seq
-            where s.uid = ${uid}
-              and c.last_msg_seq > greatest(s.join_seq, coalesce(v.deleted_seq, 0))
-              and greatest(c.last_message_id, coalesce(v.version, 0)) > ${version}
+            where c.last_msg_seq > greatest(me.join_seq, coalesce(me.deleted_seq, 0))
+              and greatest(c.last_message_id, coalesce(me.version, 0)) > ${version}
             order by c.last_message_id desc`,
       )
       const views: ConversationView[] = found.map((r) => ({
@@ -103,8 +115,16 @@ export function createConversationService(db: Db, channels: ChannelInternals, st
         version: Number(r.version),
         recents: [],
       }))
-      if (msgCount > 0 && found.length) {
-        const wanted = found.map((r) => ({ c: r.channel_id, t: Number(r.channel_type), s: clientSeqs.get(channelKeyOf(r.channel_id, Number(r.channel_type))) ?? 0 }))
+      const clientSeq = (r: ConversationRow) => clientSeqs.get(channelKeyOf(r.channel_id, Number(r.channel_type))) ?? 0
+      if (msgCount === 1) {
+        // the newest message is already joined: no second query
+        const newest = found.map((r) => (r.message_id !== null && Number(r.message_seq) > clientSeq(r) ? toMessage(r) : undefined))
+        await streams.attach(newest.filter((m) => m !== undefined))
+        newest.forEach((m, i) => {
+          if (m) views[i]!.recents = [m]
+        })
+      } else if (msgCount > 1 && found.length) {
+        const wanted = found.map((r) => ({ c: r.channel_id, t: Number(r.channel_type), s: clientSeq(r) }))
         const recent = await rows<MessageRow>(
           db,
           sql`select ${sql.raw(MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', '))}

@@ -349,7 +349,8 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  *           IDEMPOTENCE_KEY, so only messages_idempotence_idx can serve it, statistics or not;
  *           one probe per item through LATERAL … LIMIT 1, so a generic plan — which guesses
  *           1000 items — cannot choose to hash the whole messages table instead);
- *   bump    one UPDATE … RETURNING per channel with history items → their gapless seqs;
+ *   bump    one UPDATE … RETURNING per channel with history items → their gapless seqs and
+ *           red-dot ranks (the channel's running count of red-dot messages: unread counting);
  *   ins     the messages (live ones are not stored); streams for stream anchors;
  *   ub/qi   command-queue seqs per recipient (users.cmd_last_seq) and the queue rows;
  *   rm      the sender's read mark (sending marks the channel read);
@@ -376,21 +377,23 @@ dup as materialized (
   cross join lateral (select m.message_id from messages m where ${IDEMPOTENCE_KEY('m')} = ${IDEMPOTENCE_KEY('k')} limit 1) m
 ),
 fresh as materialized (select x.* from x where not exists (select 1 from dup where dup.i = x.i)),
-cnt as (select c, t, count(*) as n, max(id) as last_id from fresh where k = 'h' group by c, t),
+cnt as (select c, t, count(*) as n, count(*) filter (where r = 1) as rd, max(id) as last_id from fresh where k = 'h' group by c, t),
 bump as (
-  update channels ch set last_msg_seq = ch.last_msg_seq + cnt.n, last_message_id = greatest(ch.last_message_id, cnt.last_id)
+  update channels ch set last_msg_seq = ch.last_msg_seq + cnt.n, last_message_id = greatest(ch.last_message_id, cnt.last_id),
+    red_dot_count = ch.red_dot_count + cnt.rd
   from cnt where ch.channel_id = cnt.c and ch.channel_type = cnt.t and not ch.is_delete
-  returning ch.channel_id, ch.channel_type, ch.last_msg_seq, cnt.n
+  returning ch.channel_id, ch.channel_type, ch.last_msg_seq, cnt.n, ch.red_dot_count, cnt.rd
 ),
 num as materialized (
   select f.*,
     case when f.k = 'h' then coalesce(b.last_msg_seq - b.n + row_number() over (partition by f.c, f.t, f.k order by f.id), 0) else 0 end as seq,
+    case when f.k = 'h' then coalesce(b.red_dot_count - b.rd + count(*) filter (where f.r = 1) over (partition by f.c, f.t, f.k order by f.id), 0) else 0 end as rdr,
     (f.k = 'h' and b.channel_id is null) as missing
   from fresh f left join bump b on f.k = 'h' and b.channel_id = f.c and b.channel_type = f.t
 ),
 ins as (
-  insert into messages (${MESSAGE_COLUMNS})
-  select id, seq, c, t, n, f, r, so, st, ts, us, decode(p, 'base64'), ty, s, sn, ex from num where k <> 'l' and not missing
+  insert into messages (${MESSAGE_COLUMNS}, red_dot_rank)
+  select id, seq, c, t, n, f, r, so, st, ts, us, decode(p, 'base64'), ty, s, sn, ex, rdr from num where k <> 'l' and not missing
 ),
 st as (
   insert into streams (stream_no, message_id, channel_id, channel_type, from_uid)
@@ -433,5 +436,5 @@ wh as (
 )`
 
 /** Indexed by (outbox ? 1 : 0) + (asyncCommit ? 2 : 0); each text is constant, so it stays prepared. */
-const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
+export const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
 

@@ -64,6 +64,8 @@ export const channels = pgTable(
     /** gapless per-channel seq of the newest stored message; bumped in the same transaction as the INSERT */
     lastMsgSeq: big('last_msg_seq').notNull().default(0),
     lastMessageId: big('last_message_id').notNull().default(0),
+    /** red-dot messages stored in this channel so far (unread = this − red_dot_rank at the reader's seq) */
+    redDotCount: big('red_dot_count').notNull().default(0),
     ban: smallint('ban').notNull().default(0),
     disband: smallint('disband').notNull().default(0),
     /** quick-im conversation_type: an opaque integer attribute */
@@ -133,6 +135,8 @@ export const messages = pgTable(
     /** set on the anchor message of a stream */
     streamNo: text('stream_no'),
     expire: integer('expire').notNull().default(0),
+    /** history messages: the channel's red_dot_count once this message was stored (counts itself if red_dot) */
+    redDotRank: big('red_dot_rank').notNull().default(0),
   },
   (t) => [
     uniqueIndex('messages_channel_seq_idx')

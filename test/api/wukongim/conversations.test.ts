@@ -160,3 +160,37 @@ describe('membership and deletion', () => {
     expect(neg.body).toEqual({ status: 400, msg: expect.stringContaining('unread') })
   })
 })
+
+describe('unread counters kept by the writer', () => {
+  test('mixed red_dot sends committed in the same batches count exactly, from any read position', async () => {
+    await api.post('/channel', { channel_id: 'mix', channel_type: 2, subscribers: ['mr', 'm1', 'm2'] })
+    const burst = (n: number, offset: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => send(i % 2 ? 'm1' : 'm2', 'mix', { header: { red_dot: (i + offset) % 3 === 0 ? 0 : 1 } })))
+    const redDots = (n: number, offset: number) => Array.from({ length: n }, (_, i) => i).filter((i) => (i + offset) % 3 !== 0).length
+    await burst(40, 0)
+    expect((await conv('mr', 'mix')).unread).toBe(redDots(40, 0))
+    // read position in the middle of the history: only what came after counts
+    await api.post('/conversations/clearUnread', { uid: 'mr', channel_id: 'mix', channel_type: 2 })
+    await burst(25, 1)
+    expect((await conv('mr', 'mix')).unread).toBe(redDots(25, 1))
+    // every stored rank is the channel's running count of red-dot messages
+    const bad = rowsOf<{ n: number }>(
+      await server.ctx.database.db.execute(sql`select count(*)::int as n from (
+        select red_dot_rank, sum(red_dot) over (order by message_seq) as running from messages
+        where channel_id = 'mix' and channel_type = 2 and message_seq > 0) x where red_dot_rank <> running`),
+    )
+    expect(Number(bad[0]!.n)).toBe(0)
+    const [ch] = rowsOf<{ n: number }>(await server.ctx.database.db.execute(sql`select red_dot_count::int as n from channels where channel_id = 'mix'`))
+    expect(Number(ch!.n)).toBe(redDots(40, 0) + redDots(25, 1))
+  })
+  test('recents with msg_count 1 come from the conversation row itself, and respect last_msg_seqs', async () => {
+    await api.post('/channel', { channel_id: 'one', channel_type: 2, subscribers: ['o1', 'o2'] })
+    await send('o2', 'one')
+    await send('o2', 'one')
+    const [c] = (await convs('o1', { msg_count: 1 })).filter((x) => x.channel_id === 'one')
+    expect(c.recents.map((m: any) => [m.message_seq, m.channel_id])).toEqual([[2, 'one']])
+    const [up] = (await convs('o1', { msg_count: 1, last_msg_seqs: 'one:2:2' })).filter((x) => x.channel_id === 'one')
+    expect(up.recents).toEqual([])
+    expect(up.unread).toBe(2)
+  })
+})
