@@ -105,6 +105,8 @@ describe('versions and recents', () => {
     expect(c.recents.map((m: any) => m.channel_id)).toEqual(['pa', 'pa'])
     const [inc] = await convs('pb', { msg_count: 5, last_msg_seqs: 'pa:1:1' })
     expect(inc.recents.map((m: any) => m.message_seq)).toEqual([2])
+    const [one] = await convs('pb', { msg_count: 1 })
+    expect(one.recents.map((m: any) => [m.channel_id, m.message_seq])).toEqual([['pa', 2]])
     expect((await convs('pa'))[0].channel_id).toBe('pb')
   })
 })
