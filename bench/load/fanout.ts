@@ -12,7 +12,6 @@
  * performance.timeOrigin + now(): wall clock with sub-ms precision, the same clock in both
  * processes.
  */
-import { io, type Socket as IoSocket } from 'socket.io-client'
 import { phase } from '../lib/load'
 import { RawHttpConnection } from '../lib/raw-http'
 import { nowMs, Reservoir, summarize } from '../lib/stats'
@@ -37,6 +36,35 @@ export interface FanoutConfig {
 const MARK = '"Content":"'
 const out = (line: string) => process.stdout.write(line + '\n')
 
+/**
+ * The receivers are hand-written WebSocket clients over Bun.connect: an HTTP upgrade, then a frame
+ * parser that only finds each frame's `"Content":"` and reads the send time and window flag that
+ * start it (Buffer.indexOf, native), so the load core does as little as possible per delivery.
+ * The same client speaks the few engine.io/socket.io packets the socket.io baseline needs (open,
+ * namespace connect, ping → pong, event), so both baselines and BunIM are received at the same cost.
+ */
+const MARK_BYTES = Buffer.from(MARK)
+
+/** a masked client frame (zero mask key: payload unchanged), payloads < 126 bytes */
+function clientFrame(opcode: number, payload: string): Buffer {
+  const p = Buffer.from(payload)
+  const f = Buffer.alloc(6 + p.length)
+  f[0] = 0x80 | opcode
+  f[1] = 0x80 | p.length
+  p.copy(f, 6)
+  return f
+}
+const PONG_3 = clientFrame(1, '3')
+const SIO_CONNECT = clientFrame(1, '40')
+
+interface RecvState {
+  i: number
+  upgraded: boolean
+  connected: boolean
+  rest: Buffer | null
+  done?: (err?: Error) => void
+}
+
 async function receivers(cfg: FanoutConfig) {
   let delivered = 0
   let seen = 0
@@ -45,7 +73,8 @@ async function receivers(cfg: FanoutConfig) {
   let subscribedSent = false
   const lat = new Reservoir()
   const gotAny = new Uint8Array(cfg.receivers.length)
-  const onContent = (i: number, content: string) => {
+  const sio = cfg.client === 'socketio'
+  const onContent = (i: number, buf: Buffer, at: number) => {
     if (!gotAny[i]) {
       gotAny[i] = 1
       if (++seen === cfg.receivers.length && !subscribedSent) {
@@ -53,40 +82,107 @@ async function receivers(cfg: FanoutConfig) {
         out('SUBSCRIBED')
       }
     }
-    const bar = content.indexOf('|')
-    if (bar > 0 && content.charCodeAt(bar + 1) === 49 /* '1' */) {
+    const bar = buf.indexOf(124 /* '|' */, at)
+    if (bar > at && bar < at + 24 && buf[bar + 1] === 49 /* '1' */) {
       delivered++
-      lat.add(nowMs() - parseFloat(content))
+      lat.add(nowMs() - parseFloat(buf.toString('latin1', at, bar)))
     }
   }
-  const sockets: (WebSocket | IoSocket)[] = []
+  const onFrame = (s: import('bun').Socket<RecvState>, buf: Buffer, start: number, end: number, opcode: number) => {
+    const st = s.data
+    if (opcode === 9) {
+      // ping → pong with the same payload (only empty or short ones come)
+      s.write(clientFrame(10, buf.toString('latin1', start, end)))
+      return
+    }
+    if (opcode !== 1 && opcode !== 2) return
+    if (sio) {
+      const c0 = buf[start]
+      if (c0 === 50 /* '2' engine.io ping */ && end - start === 1) return void s.write(PONG_3)
+      if (c0 === 48 /* '0' engine.io open */) return void s.write(SIO_CONNECT)
+      if (c0 === 52 && buf[start + 1] === 48 /* '40' namespace connected */) {
+        st.connected = true
+        return st.done?.()
+      }
+    }
+    const at = buf.indexOf(MARK_BYTES, start)
+    if (at >= 0 && at < end) onContent(st.i, buf, at + MARK_BYTES.length)
+  }
+  const onData = (s: import('bun').Socket<RecvState>, chunk: Buffer) => {
+    const st = s.data
+    let buf = st.rest ? Buffer.concat([st.rest, chunk]) : chunk
+    st.rest = null
+    let pos = 0
+    if (!st.upgraded) {
+      const eoh = buf.indexOf('\r\n\r\n')
+      if (eoh < 0) return void (st.rest = Buffer.from(buf))
+      if (buf.toString('latin1', 0, 12) !== 'HTTP/1.1 101') return st.done?.(new Error(`receiver ${st.i}: ${buf.toString('utf8', 0, Math.min(buf.length, 200))}`))
+      st.upgraded = true
+      if (!sio) {
+        st.connected = true
+        st.done?.()
+      }
+      pos = eoh + 4
+    }
+    const len = buf.length
+    while (pos + 2 <= len) {
+      let plen = buf[pos + 1]! & 0x7f
+      let hdr = 2
+      if (plen === 126) {
+        if (pos + 4 > len) break
+        plen = buf.readUInt16BE(pos + 2)
+        hdr = 4
+      } else if (plen === 127) {
+        if (pos + 10 > len) break
+        plen = buf.readUInt32BE(pos + 2) * 2 ** 32 + buf.readUInt32BE(pos + 6)
+        hdr = 10
+      }
+      if (pos + hdr + plen > len) break
+      onFrame(s, buf, pos + hdr, pos + hdr + plen, buf[pos]! & 0x0f)
+      pos += hdr + plen
+    }
+    if (pos < len) st.rest = Buffer.from(buf.subarray(pos))
+  }
+  const sockets: import('bun').Socket<RecvState>[] = []
   const openOne = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const token = cfg.receivers[i]!.token
-      if (cfg.client === 'ws') {
-        const ws = new WebSocket(`ws://${cfg.host}:${cfg.port}${cfg.wsPath}${encodeURIComponent(token)}`)
-        sockets.push(ws)
-        ws.onmessage = (ev) => {
-          const d = typeof ev.data === 'string' ? ev.data : ''
-          const at = d.indexOf(MARK)
-          if (at >= 0) onContent(i, d.slice(at + MARK.length, at + MARK.length + 28))
-        }
-        ws.onopen = () => resolve()
-        ws.onerror = () => reject(new Error(`receiver ${i}: websocket error`))
-        ws.onclose = (ev) => {
-          if (!ending) closes++
-          reject(new Error(`receiver ${i}: closed ${ev.code} ${ev.reason}`))
-        }
-      } else {
-        const s = io(`http://${cfg.host}:${cfg.port}`, { transports: ['websocket'], query: { token }, forceNew: true, reconnection: false })
-        sockets.push(s)
-        s.on('message', (m: { Content: string }) => onContent(i, m.Content))
-        s.on('connect', () => resolve())
-        s.on('connect_error', (e) => reject(e))
-        s.on('disconnect', () => {
-          if (!ending) closes++
-        })
+      const token = encodeURIComponent(cfg.receivers[i]!.token)
+      const path = sio ? `/socket.io/?EIO=4&transport=websocket&token=${token}` : `${cfg.wsPath}${token}`
+      const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64')
+      const req = `GET ${path} HTTP/1.1\r\nHost: ${cfg.host}:${cfg.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+      const data: RecvState = {
+        i,
+        upgraded: false,
+        connected: false,
+        rest: null,
+        done: (err) => {
+          data.done = undefined
+          if (err) reject(err)
+          else resolve()
+        },
       }
+      Bun.connect<RecvState>({
+        hostname: cfg.host,
+        port: cfg.port,
+        data,
+        socket: {
+          open(s) {
+            sockets.push(s)
+            s.write(req)
+          },
+          data: onData,
+          close(s) {
+            if (!ending && s.data.connected) closes++
+            s.data.done?.(new Error(`receiver ${i}: closed`))
+          },
+          error(s, e) {
+            s.data.done?.(e)
+          },
+          connectError(_s, e) {
+            data.done?.(e)
+          },
+        },
+      }).catch((e) => data.done?.(e))
     })
   for (let i = 0; i < cfg.receivers.length; i += 100)
     await Promise.all(Array.from({ length: Math.min(100, cfg.receivers.length - i) }, (_, k) => openOne(i + k)))
@@ -97,7 +193,7 @@ async function receivers(cfg: FanoutConfig) {
     const until = Date.now() + 3000
     while (delivered < expected && Date.now() < until) await Bun.sleep(10)
     ending = true
-    for (const s of sockets) s.close()
+    for (const s of sockets) s.end()
     return { receivers: cfg.receivers.length, subscribed: seen, deliveries: delivered, latencyMs: summarize(lat.samples), closes }
   }
   throw new Error('stdin closed before EXPECT')

@@ -199,23 +199,7 @@ export class Hub {
   // ── delivery ────────────────────────────────────────────────────────────────────────────
 
   private deliverMessage(message: Message, to: string[] | undefined, originConnection: string | undefined): void {
-    const cache = new Map<string, string | Buffer>()
-    const delivery: Delivery = {
-      type: 'message',
-      message,
-      originConnection,
-      frame: (format, viewer) => {
-        const k = format + SEP + viewer
-        let f = cache.get(k)
-        if (f === undefined) {
-          const fmt = this.formats.get(format)
-          if (!fmt) throw new Error(`unknown frame format ${format}`)
-          f = fmt.encode(message, viewer)
-          cache.set(k, f)
-        }
-        return f
-      },
-    }
+    const delivery = new MessageDelivery(this.formats, message, originConnection)
     const key = keyOf(message.channelId, message.channelType)
     if (to) {
       // Scoped (subscriber-only or command) message: straight to the named users' connections.
@@ -419,6 +403,40 @@ export class Hub {
 
   private sweep(): void {
     for (const e of [...this.entries.values()]) this.checkBuffer(e)
+  }
+}
+
+/**
+ * A message on its way out: frames are encoded on first use and shared by every receiver. Most
+ * messages need one frame (one format, no viewer), kept in fields; a Map only for the rest.
+ */
+class MessageDelivery {
+  readonly type = 'message' as const
+  private firstFormat: string | undefined
+  private firstViewer = ''
+  private firstFrame: string | Buffer = ''
+  private more: Map<string, string | Buffer> | undefined
+
+  constructor(
+    private readonly formats: Map<string, FrameFormat>,
+    readonly message: Message,
+    readonly originConnection: string | undefined,
+  ) {}
+
+  frame(format: string, viewer: string): string | Buffer {
+    if (format === this.firstFormat && viewer === this.firstViewer) return this.firstFrame
+    const k = format + SEP + viewer
+    const cached = this.more?.get(k)
+    if (cached !== undefined) return cached
+    const fmt = this.formats.get(format)
+    if (!fmt) throw new Error(`unknown frame format ${format}`)
+    const f = fmt.encode(this.message, viewer)
+    if (this.firstFormat === undefined) {
+      this.firstFormat = format
+      this.firstViewer = viewer
+      this.firstFrame = f
+    } else (this.more ??= new Map()).set(k, f)
+    return f
   }
 }
 

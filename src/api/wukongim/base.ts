@@ -22,6 +22,8 @@ const HTTP_STATUS: Record<DomainErrorKind, number> = {
 const ARRAY_BODIES = new Set(['/user/onlinestatus'])
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+/** listening on one of these, every peer is local: no per-request peer lookup (a syscall) is needed */
+const LOOPBACK_BINDS = new Set(['127.0.0.1', '::1', 'localhost'])
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a)
@@ -42,7 +44,7 @@ export function authorizeManager(ctx: AppContext, request: Request, server: Serv
   const secret = ctx.config.managerToken
   const allowed = secret
     ? sameSecret(request.headers.get('token') ?? request.headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? '', secret)
-    : !server || LOOPBACK.has(server.requestIP(request)?.address ?? '')
+    : !server || LOOPBACK_BINDS.has(ctx.config.host) || LOOPBACK.has(server.requestIP(request)?.address ?? '')
   if (!allowed) throw new DomainError('unauthorized', 'invalid or missing manager token')
   authorized.add(request)
 }
@@ -54,7 +56,9 @@ function validationMessage(error: unknown): string {
     all?: { path?: string; message?: string }[]
   }
   const first = e.valueError ?? e.all?.[0]
-  const path = (first?.path ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body'
+  let path = (first?.path ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body'
+  // an entry of a bare-array body (/user/onlinestatus): "body.1", not "1"
+  if (/^\d/.test(path)) path = `body.${path}`
   let message = first?.message ?? 'invalid value'
   if (message === 'Expected required property') message = 'is required'
   return `${path}: ${message}`
@@ -103,7 +107,8 @@ export function wukongimBase(ctx: AppContext) {
       if (!wantsArray && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new DomainError('invalid', 'body: Expected a JSON object')
       // Elysia's normalizer would turn an array into {} before validation: `header` is the only nested object field.
       if (Array.isArray((body as { header?: unknown }).header)) throw new DomainError('invalid', 'header: Expected an object')
-      refuseNul(body)
+      // JSON can only spell a NUL as the escape \u0000: skip the walk of the parsed body without one.
+      if (text.includes('\\u0000')) refuseNul(body)
       return body
     })
     .onTransform(({ request, server, query }) => {
