@@ -27,5 +27,37 @@ export function rawQuery(database: Database): RawQuery {
   }
   const lite = client as PGlite
   const run: Run = async <T>(text: string, params: unknown[]) => (await lite.query<T>(text, params)).rows
-  return Object.assign(run, { kind: 'pglite' as const, generic: run })
+  return Object.assign(run, { kind: 'pglite' as const, generic: pgliteGeneric(lite) })
+}
+
+/**
+ * PGlite's query() plans every statement anew (unnamed statement), and planning the writer's
+ * batch statement in WASM cost about twice its execution (measured: 11.2 ms of CPU per 64-message
+ * batch → 3.8 ms). So: a server-side PREPARE once per text, then `EXECUTE` with the parameters as
+ * literals (EXECUTE takes no bind parameters) and a generic plan for that transaction only.
+ */
+/** Prepared names per PGlite instance: several cores (nodes in tests) may share one. */
+const preparedBy = new WeakMap<PGlite, Map<string, Promise<string>>>()
+
+function pgliteGeneric(lite: PGlite): Run {
+  let names = preparedBy.get(lite)
+  if (!names) preparedBy.set(lite, (names = new Map()))
+  const prepared = names
+  return async <T>(text: string, params: unknown[]) => {
+    let name = prepared.get(text)
+    if (!name) {
+      const fresh = `bunim_generic_${prepared.size}`
+      name = lite.exec(`prepare ${fresh} as ${text}`).then(() => fresh)
+      prepared.set(text, name)
+      name.catch(() => prepared.delete(text))
+    }
+    const results = await lite.exec(`set local plan_cache_mode = force_generic_plan; execute ${await name}(${params.map(literal).join(', ')})`)
+    return results[results.length - 1]!.rows as T[]
+  }
+}
+
+function literal(value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`
+  throw new TypeError(`no SQL literal for ${typeof value}`)
 }
