@@ -46,6 +46,9 @@ describe('refused before anything is stored', () => {
       expect(await dbSnapshot(server)).toEqual(before)
     })
   }
+  test('a bad entry of a bare-array body is named by its index in the body', async () => {
+    expect((await api.postRaw('/user/onlinestatus', '["ok", "a b"]')).body).toEqual({ status: 400, msg: expect.stringMatching(/^body\.1:/) })
+  })
   test('a NUL in a query parameter → 400 naming it', async () => {
     const r = await api.get('/channel/whitelist?channel_id=g%00&channel_type=2')
     expect(r).toEqual({ status: 400, body: { status: 400, msg: expect.stringMatching(/^channel_id:/) } })
