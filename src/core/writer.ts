@@ -359,7 +359,8 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  * instant is caught by the unique index instead: the batch fails and is retried item by item.
  * The UPDATE itself always sees the newest channel row (READ COMMITTED re-checks locked rows).
  */
-// `$1::text::jsonb`: the parameter is typed text, so no driver re-encodes the JSON string.
+// `$1::text::json`: the parameter is typed text, so no driver re-encodes the JSON string; `json`,
+// not `jsonb`: read once, so no binary form is worth building (256 items: 1.0–2.0 ms, 3.2–3.9 ms as jsonb).
 // asyncCommit: `synchronous_commit = off` for this transaction only (answers wait for WalBarrier).
 const batchStatement = (outboxCte: string, asyncCommit: boolean) => `
 with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l${asyncCommit ? `, set_config('synchronous_commit', 'off', true) as sc` : ''}),
@@ -367,8 +368,8 @@ ids as materialized (select nextval('message_id_seq') as id from lk, generate_se
 idr as (select id, row_number() over (order by id) as rn from ids),
 xr as (
   select x.*, row_number() over (order by x.i) as rn
-  from jsonb_to_recordset($1::text::jsonb) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
-    r smallint, so smallint, st smallint, ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer, rc jsonb)
+  from json_to_recordset($1::text::json) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
+    r smallint, so smallint, st smallint, ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer, rc json)
 ),
 x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
 dup as materialized (
@@ -401,7 +402,7 @@ st as (
 ),
 qr as (
   select u.value as u, num.id, row_number() over (partition by u.value order by num.id) as rn
-  from num cross join lateral jsonb_array_elements_text(num.rc) as u(value) where num.k = 'c'
+  from num cross join lateral json_array_elements_text(num.rc) as u(value) where num.k = 'c'
 ),
 qc as (select u, count(*) as n from qr group by u),
 ub as (
@@ -436,5 +437,5 @@ wh as (
 )`
 
 /** Indexed by (outbox ? 1 : 0) + (asyncCommit ? 2 : 0); each text is constant, so it stays prepared. */
-export const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
+const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
 
