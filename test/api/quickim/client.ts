@@ -1,5 +1,22 @@
 /** Helpers for quick-im tests: a real server, tokens from /inner/get_token, envelope calls. */
-import type { TestServer } from '../../helpers/server'
+import { afterAll, beforeAll } from 'bun:test'
+import { startTestServer, type TestServer } from '../../helpers/server'
+
+/** One server for the whole test file: started before its tests, stopped after; `use` receives it. */
+export function usingQuickImServer(use: (server: TestServer, q: QuickIm) => void): void {
+  let server: TestServer | undefined
+  beforeAll(async () => {
+    server = await startTestServer()
+    use(server, new QuickIm(server))
+  }, 30_000)
+  afterAll(() => server?.stop())
+}
+
+/** A fresh session name per call, so connections of one test never see another's messages. */
+export function sessionNamer(): (name: string) => string {
+  let n = 0
+  return (name) => `${name}-${++n}`
+}
 
 export interface Envelope<T = any> {
   code: number

@@ -2,19 +2,18 @@
  * /notify with a large backlog: a poll answer is capped at 1000 messages and an SSE replay is
  * bounded by the send buffer; neither may lose a message or cut off a client that reads.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { connect } from 'node:net'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
-import { openSse, QuickIm } from './client'
+import { openSse, QuickIm, usingQuickImServer } from './client'
 
 let server: TestServer
 let q: QuickIm
-beforeAll(async () => {
-  server = await startTestServer()
-  q = new QuickIm(server)
-}, 30_000)
-afterAll(() => server.stop())
+usingQuickImServer((s, client) => {
+  server = s
+  q = client
+})
 
 async function sendMany(token: string, conv: string, count: number, prefix: string, content = ''): Promise<string[]> {
   const ids: string[] = []

@@ -1,21 +1,19 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import { parseMsgId } from '../../../src/core/quickim/msg-id'
 import { pollCursors } from '../../../src/db/schema'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
-import { QuickIm } from './client'
+import { QuickIm, sessionNamer, usingQuickImServer } from './client'
 
 let server: TestServer
 let q: QuickIm
-beforeAll(async () => {
-  server = await startTestServer()
-  q = new QuickIm(server)
-}, 30_000)
-afterAll(() => server.stop())
+usingQuickImServer((s, client) => {
+  server = s
+  q = client
+})
 
-let n = 0
-const session = (name: string) => `${name}-${++n}`
+const session = sessionNamer()
 const poll = (token: string, extra = '') => fetch(`${server.url}/notify?protoc=poll&token=${encodeURIComponent(token)}${extra}`)
 const contents = async (res: Response) => {
   expect(res.status).toBe(200)

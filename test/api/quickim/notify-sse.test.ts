@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
-import { openSse, openWs, QuickIm } from './client'
+import { openSse, openWs, QuickIm, sessionNamer, usingQuickImServer } from './client'
 
 let server: TestServer
 let q: QuickIm
-beforeAll(async () => {
-  server = await startTestServer()
-  q = new QuickIm(server)
-}, 30_000)
-afterAll(() => server.stop())
+usingQuickImServer((s, client) => {
+  server = s
+  q = client
+})
 
-let n = 0
-const session = (name: string) => `${name}-${++n}`
+const session = sessionNamer()
 const sseUrl = (token: string) => `${server.url}/notify?protoc=sse&token=${encodeURIComponent(token)}`
 
 describe('/notify?protoc=sse', () => {

@@ -1,21 +1,18 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { decodeMsgpack } from '../../../src/codec/msgpack'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
 import { apiClient, b64 } from '../wukongim/client'
-import { openWs, QuickIm } from './client'
+import { openWs, QuickIm, sessionNamer, usingQuickImServer } from './client'
 
 let server: TestServer
 let q: QuickIm
-beforeAll(async () => {
-  server = await startTestServer()
-  q = new QuickIm(server)
-}, 30_000)
-afterAll(() => server.stop())
+usingQuickImServer((s, client) => {
+  server = s
+  q = client
+})
 
-/** a fresh session name per test, so connections of one test never see another's messages */
-let n = 0
-const session = (name: string) => `${name}-${++n}`
+const session = sessionNamer()
 
 describe('/notify?protoc=ws', () => {
   test('every member, on every platform, including the sender (multi-device echo)', async () => {
