@@ -18,7 +18,7 @@ import { SseStream } from '../../realtime/sse-stream'
 import type { Delivery, HubConnection } from '../../realtime/types'
 import type { QuickImAuth } from './auth'
 import { CODE, QuickImError } from './envelope'
-import { QIM_JSON, QIM_MSGPACK, QIM_SSE } from './frames'
+import { QIM_JSON, QIM_MSGPACK, QIM_SSE, sseEvent } from './frames'
 import { envelope, notifyQuery, openApiSchema, reply } from './model'
 
 const POLL_DEFAULT_S = 25
@@ -146,10 +146,7 @@ export function notifyRoutes(ctx: AppContext, hub: Hub, auth: QuickImAuth, opts:
 
   /** Sends history after `from`, then what arrived live meanwhile (without repeats), then goes live. */
   async function replay(conn: HubConnection, stream: SseStream, from: number, takeLive: () => Message[]) {
-    const encode = (m: Message) => {
-      const view = quickImMessage(m, conn.uid)
-      return `id: ${view.MsgId}\nevent: message\ndata: ${JSON.stringify(view)}\n\n`
-    }
+    const encode = (m: Message) => sseEvent(m, conn.uid)
     let last = from
     try {
       const keys = await core.channels.channelsOf(conn.uid)

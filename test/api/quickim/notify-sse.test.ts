@@ -54,6 +54,40 @@ describe('/notify?protoc=sse', () => {
     second.close()
   })
 
+  test('a live-only (no_persist) event carries no id, so a resume after it neither repeats nor skips history', async () => {
+    const [a, b] = [session('a'), session('b')]
+    const conv = await q.conversation([a, b])
+    const ta = await q.token(a)
+    const tb = await q.token(b)
+    const first = await openSse(sseUrl(tb))
+    await eventually(() => server.ctx.hub.online([b]).length === 1)
+    const sendLive = async (content: string) => {
+      const res = await fetch(`${server.url}/message/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ header: { no_persist: 1 }, from_uid: a, channel_id: conv, channel_type: 2, payload: btoa(content) }),
+      })
+      expect(res.status).toBe(200)
+    }
+    // Live ids come from a block reserved ahead: the second live message's id is below 'stored 1'.
+    await sendLive('live 1')
+    await q.send(ta, conv, 'stored 1')
+    await sendLive('live 2')
+    await eventually(() => first.events.length === 3)
+    expect(first.messages().map((m) => m.Content)).toEqual(['live 1', 'stored 1', 'live 2'])
+    expect(first.events.map((e) => e.id === undefined)).toEqual([true, false, true])
+    // What a browser's EventSource would send back: the last id it saw.
+    const lastId = first.events.findLast((e) => e.id)!.id!
+    first.close()
+    await eventually(() => server.ctx.hub.online([b]).length === 0)
+    await q.send(ta, conv, 'stored 2')
+    const second = await openSse(sseUrl(tb), { 'last-event-id': lastId })
+    await eventually(() => second.events.length === 1)
+    await Bun.sleep(100)
+    expect(second.messages().map((m) => m.Content)).toEqual(['stored 2'])
+    second.close()
+  })
+
   test('a second ws or sse of the same session and platform: the older sse gets event: kickout and ends', async () => {
     const a = session('a')
     const conv = await q.conversation([a])
