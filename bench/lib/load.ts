@@ -9,6 +9,37 @@ export function phase(name: string) {
   process.stdout.write(`PHASE ${name}\n`)
 }
 
+/**
+ * The load process's side: reads its config from BENCH_CONFIG, runs `main`, prints
+ * `RESULT {json}` (or `RESULT {"error":…}`) and exits 0 (1 on error).
+ */
+export function runAsLoadProcess<C, R>(main: (config: C) => Promise<R>): void {
+  const out = (value: unknown, code: number) => {
+    process.stdout.write('RESULT ' + JSON.stringify(value) + '\n')
+    process.exit(code)
+  }
+  main(JSON.parse(process.env.BENCH_CONFIG!) as C).then(
+    (r) => out(r, 0),
+    (e) => out({ error: String(e) }, 1),
+  )
+}
+
+/**
+ * Warm-up, then the measured window, announced to the parent with PHASE lines (it meters CPU
+ * between them); `measuring` flips around the window. Returns the window's length in ms.
+ */
+export async function measuredWindow(cfg: { warmupMs: number; durationMs: number }, measuring: (on: boolean) => void): Promise<number> {
+  await Bun.sleep(cfg.warmupMs)
+  measuring(true)
+  phase('measure')
+  const t0 = performance.now()
+  await Bun.sleep(cfg.durationMs)
+  const elapsed = performance.now() - t0
+  measuring(false)
+  phase('done')
+  return elapsed
+}
+
 export interface LoadRun<R> {
   result: R
   /** % of one core during the measured window: server, load, postgres */

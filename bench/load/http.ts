@@ -5,7 +5,7 @@
  * result is one `RESULT {json}` line on stdout.
  */
 import { RawHttpConnection } from '../lib/raw-http'
-import { phase } from '../lib/load'
+import { phase, runAsLoadProcess } from '../lib/load'
 import { nowMs, Reservoir, summarize } from '../lib/stats'
 
 export type RequestSpec =
@@ -125,16 +125,4 @@ export async function runHttpLoad(cfg: HttpLoadConfig): Promise<HttpLoadResult> 
   }
 }
 
-if (import.meta.main) {
-  const cfg = JSON.parse(process.env.BENCH_CONFIG!) as HttpLoadConfig
-  runHttpLoad(cfg).then(
-    (r) => {
-      process.stdout.write('RESULT ' + JSON.stringify(r) + '\n')
-      process.exit(0)
-    },
-    (e) => {
-      process.stdout.write('RESULT ' + JSON.stringify({ error: String(e) }) + '\n')
-      process.exit(1)
-    },
-  )
-}
+if (import.meta.main) runAsLoadProcess(runHttpLoad)

@@ -4,8 +4,7 @@
  * persisted send path could reach on this Postgres.
  */
 import postgres from 'postgres'
-import { phase } from '../lib/load'
-import { nowMs } from '../lib/stats'
+import { measuredWindow, runAsLoadProcess } from '../lib/load'
 
 interface Config {
   databaseUrl: string
@@ -55,14 +54,7 @@ async function main(cfg: Config) {
     }
   }
   const loops = Array.from({ length: cfg.connections }, (_, w) => loop(w))
-  await Bun.sleep(cfg.warmupMs)
-  measuring = true
-  phase('measure')
-  const t0 = nowMs()
-  await Bun.sleep(cfg.durationMs)
-  const elapsed = nowMs() - t0
-  measuring = false
-  phase('done')
+  const elapsed = await measuredWindow(cfg, (on) => (measuring = on))
   stop = true
   await Promise.all(loops)
   await sql.end({ timeout: 2 })
@@ -70,13 +62,4 @@ async function main(cfg: Config) {
   return { rows, statements, elapsedMs: Math.round(elapsed), rate: Math.round((rows / elapsed) * 1000), ...(error ? { sampleError: error } : {}) }
 }
 
-main(JSON.parse(process.env.BENCH_CONFIG!)).then(
-  (r) => {
-    process.stdout.write('RESULT ' + JSON.stringify(r) + '\n')
-    process.exit(0)
-  },
-  (e) => {
-    process.stdout.write('RESULT ' + JSON.stringify({ error: String(e) }) + '\n')
-    process.exit(1)
-  },
-)
+runAsLoadProcess(main)

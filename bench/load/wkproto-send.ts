@@ -6,7 +6,7 @@
  */
 import { PacketType } from '../../src/protocol/wkproto/packets'
 import { WkClient } from '../../test/protocol/helpers/wk-client'
-import { phase } from '../lib/load'
+import { measuredWindow, runAsLoadProcess } from '../lib/load'
 import { nowMs, Reservoir, summarize } from '../lib/stats'
 
 interface Config {
@@ -61,27 +61,11 @@ async function main(cfg: Config) {
         pump()
       }),
   )
-  await Bun.sleep(cfg.warmupMs)
-  measuring = true
-  phase('measure')
-  const t0 = nowMs()
-  await Bun.sleep(cfg.durationMs)
-  const elapsed = nowMs() - t0
-  measuring = false
-  phase('done')
+  const elapsed = await measuredWindow(cfg, (on) => (measuring = on))
   stop = true
   await Promise.race([Promise.all(done), Bun.sleep(5000)])
   for (const c of clients) c.close()
   return { ok: acked, failed, elapsedMs: Math.round(elapsed), rate: Math.round((acked / elapsed) * 1000), latencyMs: summarize(lat.samples), ...(firstFailure !== undefined ? { sampleError: `SENDACK reason ${firstFailure}` } : {}) }
 }
 
-main(JSON.parse(process.env.BENCH_CONFIG!)).then(
-  (r) => {
-    process.stdout.write('RESULT ' + JSON.stringify(r) + '\n')
-    process.exit(0)
-  },
-  (e) => {
-    process.stdout.write('RESULT ' + JSON.stringify({ error: String(e) }) + '\n')
-    process.exit(1)
-  },
-)
+runAsLoadProcess(main)
