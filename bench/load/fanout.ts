@@ -12,7 +12,7 @@
  * performance.timeOrigin + now(): wall clock with sub-ms precision, the same clock in both
  * processes.
  */
-import { phase } from '../lib/load'
+import { phase, runAsLoadProcess } from '../lib/load'
 import { RawHttpConnection } from '../lib/raw-http'
 import { nowMs, Reservoir, summarize } from '../lib/stats'
 
@@ -316,15 +316,5 @@ async function senders(cfg: FanoutConfig) {
   }
 }
 
-const cfg = JSON.parse(process.env.BENCH_CONFIG!) as FanoutConfig
 const role = process.argv[2]
-;(role === 'receivers' ? receivers(cfg) : senders(cfg)).then(
-  (r) => {
-    out('RESULT ' + JSON.stringify(r))
-    process.exit(0)
-  },
-  (e) => {
-    out('RESULT ' + JSON.stringify({ error: String(e) }))
-    process.exit(1)
-  },
-)
+runAsLoadProcess((cfg: FanoutConfig): Promise<unknown> => (role === 'receivers' ? receivers(cfg) : senders(cfg)))

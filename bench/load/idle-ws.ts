@@ -6,6 +6,7 @@
  * Prints "OPENED {…}" when done, then holds the sockets until stdin says "CLOSE" → "RESULT {…}".
  */
 import type { Socket } from 'bun'
+import { runAsLoadProcess } from '../lib/load'
 import { RawHttpConnection } from '../lib/raw-http'
 
 interface Config {
@@ -120,13 +121,4 @@ async function main() {
   return { opened, failed, closedEarly, stillOpen: opened - closedEarly }
 }
 
-main().then(
-  (r) => {
-    out('RESULT ' + JSON.stringify(r))
-    process.exit(0)
-  },
-  (e) => {
-    out('RESULT ' + JSON.stringify({ error: String(e) }))
-    process.exit(1)
-  },
-)
+runAsLoadProcess(main)
