@@ -13,6 +13,17 @@ usingQuickImServer((s, client) => {
 const session = sessionNamer()
 const sseUrl = (token: string) => `${server.url}/notify?protoc=sse&token=${encodeURIComponent(token)}`
 
+/** a conversation of a (sender) and b, with b reading over SSE once its subscriptions are live */
+async function senderAndSseReader() {
+  const [a, b] = [session('a'), session('b')]
+  const conv = await q.conversation([a, b])
+  const ta = await q.token(a)
+  const tb = await q.token(b)
+  const first = await openSse(sseUrl(tb))
+  await eventually(() => server.ctx.hub.online([b]).length === 1)
+  return { a, b, conv, ta, tb, first }
+}
+
 describe('/notify?protoc=sse', () => {
   test('id: <MsgId>, event: message, data: <json>; a comment at once', async () => {
     const a = session('a')
@@ -31,12 +42,7 @@ describe('/notify?protoc=sse', () => {
   })
 
   test('a reconnect with Last-Event-ID replays exactly what was missed, then goes live', async () => {
-    const [a, b] = [session('a'), session('b')]
-    const conv = await q.conversation([a, b])
-    const ta = await q.token(a)
-    const tb = await q.token(b)
-    const first = await openSse(sseUrl(tb))
-    await eventually(() => server.ctx.hub.online([b]).length === 1)
+    const { b, conv, ta, tb, first } = await senderAndSseReader()
     await q.send(ta, conv, 'seen')
     await eventually(() => first.events.length === 1)
     const lastId = first.events[0]!.id!
@@ -55,12 +61,7 @@ describe('/notify?protoc=sse', () => {
   })
 
   test('a live-only (no_persist) event carries no id, so a resume after it neither repeats nor skips history', async () => {
-    const [a, b] = [session('a'), session('b')]
-    const conv = await q.conversation([a, b])
-    const ta = await q.token(a)
-    const tb = await q.token(b)
-    const first = await openSse(sseUrl(tb))
-    await eventually(() => server.ctx.hub.online([b]).length === 1)
+    const { a, b, conv, ta, tb, first } = await senderAndSseReader()
     const sendLive = async (content: string) => {
       const res = await fetch(`${server.url}/message/send`, {
         method: 'POST',
