@@ -47,7 +47,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     let webhooks: Webhooks | undefined
     lifecycle.onStop('webhooks', () => webhooks?.stop())
     // Flush accepted sends before the database closes (stop steps run in reverse order).
-    lifecycle.onStop('message writer', () => core.messages?.flush())
+    lifecycle.onStop('message writer', () => core.messages.flush())
     const hub = new Hub({ core: cluster ? { events: cluster.events, channels: core.channels } : core, log })
     cluster?.setLocalPresence(hub)
     const ctx: AppContext = {
