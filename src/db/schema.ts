@@ -29,8 +29,18 @@ export const messageIdSeq = pgSequence('message_id_seq', { startWith: 1, increme
 
 const big = (name: string) => bigint(name, { mode: 'number' })
 
+/**
+ * Identifiers (uids, channel ids, client_msg_no, …) compare byte by byte: they are opaque keys,
+ * never sorted for people. With the database's default collation every comparison in their
+ * B-tree indexes goes through strcoll (C.UTF-8, en_US, …); "C" is a memcmp. Measured on the
+ * writer's batch statement: ≈ 20 % less Postgres CPU per message (docs/performance.md).
+ */
+const idText = customType<{ data: string; driverData: string }>({
+  dataType: () => 'text COLLATE "C"',
+})
+
 export const users = pgTable('users', {
-  uid: text('uid').primaryKey(),
+  uid: idText('uid').primaryKey(),
   /** last command-queue seq handed out for this uid (write-diffusion for sync_once messages) */
   cmdLastSeq: big('cmd_last_seq').notNull().default(0),
   /** command-queue entries at or below this seq were acknowledged by /message/syncack */
@@ -42,7 +52,7 @@ export const users = pgTable('users', {
 export const userTokens = pgTable(
   'user_tokens',
   {
-    uid: text('uid').notNull(),
+    uid: idText('uid').notNull(),
     deviceFlag: smallint('device_flag').notNull(),
     token: text('token').notNull(),
     deviceLevel: smallint('device_level').notNull().default(1),
@@ -59,7 +69,7 @@ export const userTokens = pgTable(
 export const channels = pgTable(
   'channels',
   {
-    channelId: text('channel_id').notNull(),
+    channelId: idText('channel_id').notNull(),
     channelType: smallint('channel_type').notNull(),
     /** gapless per-channel seq of the newest stored message; bumped in the same transaction as the INSERT */
     lastMsgSeq: big('last_msg_seq').notNull().default(0),
@@ -80,9 +90,9 @@ export const channels = pgTable(
 export const subscribers = pgTable(
   'subscribers',
   {
-    channelId: text('channel_id').notNull(),
+    channelId: idText('channel_id').notNull(),
     channelType: smallint('channel_type').notNull(),
-    uid: text('uid').notNull(),
+    uid: idText('uid').notNull(),
     /** channel's last_msg_seq when this uid joined: a later subscriber starts with nothing unread */
     joinSeq: big('join_seq').notNull().default(0),
     createdAt: big('created_at').notNull().default(sql`(extract(epoch from now()) * 1000)::bigint`),
@@ -94,10 +104,10 @@ export const subscribers = pgTable(
 export const channelLists = pgTable(
   'channel_lists',
   {
-    channelId: text('channel_id').notNull(),
+    channelId: idText('channel_id').notNull(),
     channelType: smallint('channel_type').notNull(),
-    list: text('list').notNull(),
-    uid: text('uid').notNull(),
+    list: idText('list').notNull(),
+    uid: idText('uid').notNull(),
   },
   (t) => [primaryKey({ columns: [t.channelId, t.channelType, t.list, t.uid] })],
 )
@@ -118,10 +128,10 @@ export const messages = pgTable(
   {
     messageId: big('message_id').primaryKey(),
     messageSeq: big('message_seq').notNull(),
-    channelId: text('channel_id').notNull(),
+    channelId: idText('channel_id').notNull(),
     channelType: smallint('channel_type').notNull(),
-    clientMsgNo: text('client_msg_no').notNull(),
-    fromUid: text('from_uid').notNull(),
+    clientMsgNo: idText('client_msg_no').notNull(),
+    fromUid: idText('from_uid').notNull(),
     redDot: smallint('red_dot').notNull().default(1),
     syncOnce: smallint('sync_once').notNull().default(0),
     setting: smallint('setting').notNull().default(0),
@@ -133,7 +143,7 @@ export const messages = pgTable(
     type: integer('type').notNull().default(0),
     status: integer('status').notNull().default(0),
     /** set on the anchor message of a stream */
-    streamNo: text('stream_no'),
+    streamNo: idText('stream_no'),
     expire: integer('expire').notNull().default(0),
     /** history messages: the channel's red_dot_count once this message was stored (counts itself if red_dot) */
     redDotRank: big('red_dot_rank').notNull().default(0),
@@ -158,7 +168,7 @@ export const messages = pgTable(
 export const commandQueue = pgTable(
   'command_queue',
   {
-    uid: text('uid').notNull(),
+    uid: idText('uid').notNull(),
     seq: big('seq').notNull(),
     messageId: big('message_id').notNull(),
   },
@@ -167,11 +177,11 @@ export const commandQueue = pgTable(
 
 /** LLM-style streams: the anchor message plus ordered chunks. */
 export const streams = pgTable('streams', {
-  streamNo: text('stream_no').primaryKey(),
+  streamNo: idText('stream_no').primaryKey(),
   messageId: big('message_id').notNull(),
-  channelId: text('channel_id').notNull(),
+  channelId: idText('channel_id').notNull(),
   channelType: smallint('channel_type').notNull(),
-  fromUid: text('from_uid').notNull(),
+  fromUid: idText('from_uid').notNull(),
   lastChunkSeq: integer('last_chunk_seq').notNull().default(0),
   closed: smallint('closed').notNull().default(0),
 })
@@ -179,9 +189,9 @@ export const streams = pgTable('streams', {
 export const streamChunks = pgTable(
   'stream_chunks',
   {
-    streamNo: text('stream_no').notNull(),
+    streamNo: idText('stream_no').notNull(),
     streamSeq: integer('stream_seq').notNull(),
-    clientMsgNo: text('client_msg_no').notNull(),
+    clientMsgNo: idText('client_msg_no').notNull(),
     payload: bytea('payload').notNull(),
   },
   (t) => [
@@ -197,8 +207,8 @@ export const streamChunks = pgTable(
 export const conversations = pgTable(
   'conversations',
   {
-    uid: text('uid').notNull(),
-    channelId: text('channel_id').notNull(),
+    uid: idText('uid').notNull(),
+    channelId: idText('channel_id').notNull(),
     channelType: smallint('channel_type').notNull(),
     readSeq: big('read_seq').notNull().default(0),
     unreadBase: integer('unread_base').notNull().default(0),
@@ -214,7 +224,7 @@ export const conversations = pgTable(
 export const pollCursors = pgTable(
   'poll_cursors',
   {
-    session: text('session').notNull(),
+    session: idText('session').notNull(),
     platform: smallint('platform').notNull(),
     lastMessageId: big('last_message_id').notNull(),
   },

@@ -1,0 +1,21 @@
+ALTER TABLE "channel_lists" ALTER COLUMN "channel_id" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "channel_lists" ALTER COLUMN "list" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "channel_lists" ALTER COLUMN "uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "channels" ALTER COLUMN "channel_id" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "command_queue" ALTER COLUMN "uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "conversations" ALTER COLUMN "uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "conversations" ALTER COLUMN "channel_id" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "messages" ALTER COLUMN "channel_id" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "messages" ALTER COLUMN "client_msg_no" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "messages" ALTER COLUMN "from_uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "messages" ALTER COLUMN "stream_no" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "poll_cursors" ALTER COLUMN "session" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "stream_chunks" ALTER COLUMN "stream_no" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "stream_chunks" ALTER COLUMN "client_msg_no" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "streams" ALTER COLUMN "stream_no" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "streams" ALTER COLUMN "channel_id" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "streams" ALTER COLUMN "from_uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "subscribers" ALTER COLUMN "channel_id" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "subscribers" ALTER COLUMN "uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "user_tokens" ALTER COLUMN "uid" SET DATA TYPE text COLLATE "C";--> statement-breakpoint
+ALTER TABLE "users" ALTER COLUMN "uid" SET DATA TYPE text COLLATE "C";
