@@ -88,6 +88,8 @@ function best<R extends { result: { rate: number } }>(runs: R[]): R | undefined 
 }
 
 export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
+  // BENCH_CASES=wk,raw runs only those cases (keys: bare, elysia, postgres_np, postgres_p, wk, raw, pglite_np, pglite_p)
+  const onlyCases = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : undefined
   const rounds = opts.quick ? 1 : 2
   const details: Record<string, unknown> = { senders: SENDERS, channels: CHANNELS, membersPerChannel: MEMBERS, payloadBytes: PAYLOAD, rounds, ...windows(opts.quick) }
   const notAvailable: string[] = []
@@ -158,6 +160,7 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) opts.log(`send: round ${round}/${rounds}`)
       for (const c of cases) {
+        if (onlyCases && !onlyCases.has(c.key)) continue
         try {
           ;(runs[c.key] ??= []).push(await c.run())
         } catch (e) {

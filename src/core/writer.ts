@@ -71,6 +71,8 @@ interface Pending {
  */
 export interface WriteObserver {
   acknowledged(kind: WriteKind, viaConnection: boolean, commitMs: number): void
+  /** a batch statement returned (committed): its size and its wall time, ms (the write lock is held that long) */
+  batchCommitted(items: number, statementMs: number): void
 }
 
 export interface WriterOptions {
@@ -183,14 +185,18 @@ export class GroupCommitWriter {
         // Let the senders just acknowledged queue their next message first: batches stay full.
         await new Promise((r) => setImmediate(r))
         const batch = this.queue.splice(0, MAX_BATCH)
-        const answers = await this.commitOrSplit(batch, barrier !== undefined)
+        const started = performance.now()
+        const committed = await this.commitOrSplit(batch, barrier !== undefined)
+        this.observer?.batchCommitted(batch.length, performance.now() - started)
+        const answers = committed.map((c) => c.answer)
         if (!barrier) {
           for (const answer of answers) answer()
           continue
         }
-        // Committed (visible, lock released) but maybe not yet on disk: answer after the barrier,
-        // while the next batch executes. Batches answer in commit order.
-        const durable = barrier.request()
+        // Committed (visible, lock released) but maybe not yet on disk. The senders' read marks
+        // are written now, outside the write lock, while the next batch executes; then the
+        // barrier; then the answers. Batches answer in commit order.
+        const durable = this.writeReadMarks(committed.flatMap((c) => c.readMarks)).then(() => barrier.request())
         this.released = this.released.then(() =>
           durable.then(
             () => answers.forEach((answer) => answer()),
@@ -210,7 +216,7 @@ export class GroupCommitWriter {
    * retries are idempotent. A unique violation means another node stored the same
    * (channel, from_uid, client_msg_no) after this statement's snapshot: the retry sees it and answers it.
    */
-  private async commitOrSplit(batch: Pending[], asyncCommit: boolean): Promise<Answer[]> {
+  private async commitOrSplit(batch: Pending[], asyncCommit: boolean): Promise<Committed[]> {
     try {
       return [await this.commit(batch, asyncCommit)]
     } catch (err) {
@@ -220,7 +226,7 @@ export class GroupCommitWriter {
         return []
       }
     }
-    const answers: Answer[] = []
+    const answers: Committed[] = []
     for (const p of batch) {
       // The failed attempt may have committed: on retry, look every item up, generated numbers too.
       p.item.clientSupplied = true
@@ -238,8 +244,25 @@ export class GroupCommitWriter {
     return answers
   }
 
-  /** Runs the batch statement; returns the batch's answers, to give once the commit is durable. */
-  private async commit(batch: Pending[], asyncCommit: boolean): Promise<Answer> {
+  /**
+   * Postgres (async commits): the senders' read marks of committed batches, one statement per
+   * batch on the pool, chained so two never race for the same rows (also sorted: a fixed lock
+   * order against other nodes). Committed asynchronously too; the WAL barrier that follows covers it.
+   */
+  private readMarkChain: Promise<void> = Promise.resolve()
+  private writeReadMarks(marks: ReadMark[]): Promise<void> {
+    if (!marks.length) return Promise.resolve()
+    marks.sort((a, b) => (a.f < b.f ? -1 : a.f > b.f ? 1 : a.c < b.c ? -1 : a.c > b.c ? 1 : a.t - b.t))
+    const run = this.readMarkChain.then(() => this.query(READ_MARKS, [JSON.stringify(marks)]).then(() => {}))
+    this.readMarkChain = run.catch(() => {})
+    return run
+  }
+
+  /**
+   * Runs the batch statement; returns the batch's answers, to give once the commit is durable,
+   * and (async commits) the senders' read marks still to write.
+   */
+  private async commit(batch: Pending[], asyncCommit: boolean): Promise<Committed> {
     const items = batch.map((p) => p.item)
     const now = Date.now()
     const timestamp = Math.floor(now / 1000)
@@ -260,16 +283,26 @@ export class GroupCommitWriter {
         }
         firstByKey.set(k, i)
       }
-      rowsIn.push({
-        i, k: KIND_CODE[it.kind], c: it.channelId, t: it.channelType, n: it.clientMsgNo, f: it.fromUid, cs: it.clientSupplied,
-        r: it.header.redDot, so: it.header.syncOnce, st: it.setting, ts: timestamp, us: firstUs + i,
+      // Only what differs from the statement's defaults: Postgres converts every field it is given.
+      const row: Record<string, unknown> = {
+        i, c: it.channelId, t: it.channelType, n: it.clientMsgNo, f: it.fromUid,
         p: it.kind === 'live' ? '' : Buffer.from(it.payload.buffer, it.payload.byteOffset, it.payload.byteLength).toString('base64'),
-        ty: it.type, s: it.status, sn: it.openStream, ex: it.expire, rc: it.kind === 'command' ? it.recipients : null,
-      })
+      }
+      if (it.kind !== 'history') row.k = KIND_CODE[it.kind]
+      if (it.clientSupplied) row.cs = true
+      if (it.header.redDot !== 1) row.r = it.header.redDot
+      if (it.header.syncOnce) row.so = it.header.syncOnce
+      if (it.setting) row.st = it.setting
+      if (it.type) row.ty = it.type
+      if (it.status) row.s = it.status
+      if (it.openStream !== null) row.sn = it.openStream
+      if (it.expire) row.ex = it.expire
+      if (it.kind === 'command') row.rc = it.recipients
+      rowsIn.push(row)
     })
 
     const statement = BATCH_STATEMENTS[(this.outbox ? 1 : 0) + (asyncCommit ? 2 : 0)]!
-    const out = await this.query.generic<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(statement, [JSON.stringify(rowsIn), rowsIn.length])
+    const out = await this.query.generic<{ i: number; id: number; seq: number; missing: boolean; dup: boolean }>(statement, [JSON.stringify(rowsIn), rowsIn.length, timestamp, firstUs])
 
     // Answers for messages stored before (idempotent repeats): read back after the fact.
     const stored = new Map<number, Message>()
@@ -307,8 +340,22 @@ export class GroupCommitWriter {
       }
     }
 
+    // Sending marks the channel read for the sender, up to the message (stored now or before).
+    const readMarks: ReadMark[] = []
+    if (asyncCommit) {
+      const newest = new Map<string, ReadMark>()
+      results.forEach((m) => {
+        if (!m || m instanceof DomainError || m.messageSeq <= 0 || m.fromUid === '') return
+        const k = `${m.fromUid}\u0000${m.channelType}\u0000${m.channelId}`
+        const mark = newest.get(k)
+        if (!mark) newest.set(k, { f: m.fromUid, c: m.channelId, t: m.channelType, s: m.messageSeq })
+        else mark.s = Math.max(mark.s, m.messageSeq)
+      })
+      readMarks.push(...newest.values())
+    }
+
     // After COMMIT (and, async, the WAL flush): acknowledge, then tell the real-time layer — in message_id order.
-    return (failed?: unknown) => {
+    const answer = (failed?: unknown) => {
       if (failed !== undefined) {
         for (const p of batch) p.reject(failed)
         return
@@ -327,7 +374,21 @@ export class GroupCommitWriter {
         }
       }
     }
+    return { answer, readMarks }
   }
+}
+
+/** A sender's read mark: uid f has read channel (c, t) up to seq s. */
+interface ReadMark {
+  f: string
+  c: string
+  t: number
+  s: number
+}
+
+interface Committed {
+  answer: Answer
+  readMarks: ReadMark[]
 }
 
 /** Settles a committed batch's sends: resolves them, or rejects them all with `failed`. */
@@ -353,7 +414,7 @@ const KIND_CODE: Record<WriteKind, string> = { history: 'h', scoped: 's', comman
  *           red-dot ranks (the channel's running count of red-dot messages: unread counting);
  *   ins     the messages (live ones are not stored); streams for stream anchors;
  *   ub/qi   command-queue seqs per recipient (users.cmd_last_seq) and the queue rows;
- *   rm      the sender's read mark (sending marks the channel read);
+ *   rm      the sender's read mark (sending marks the channel read) — synchronous commits only;
  * and returns, per item, its id and seq (or dup / missing channel).
  * The statement snapshot predates the lock, so a duplicate committed by ANOTHER node in that
  * instant is caught by the unique index instead: the batch fails and is retried item by item.
@@ -367,9 +428,12 @@ with lk as materialized (select pg_advisory_xact_lock(${WRITE_LOCK}) as l${async
 ids as materialized (select nextval('message_id_seq') as id from lk, generate_series(1, $2::int)),
 idr as (select id, row_number() over (order by id) as rn from ids),
 xr as (
-  select x.*, row_number() over (order by x.i) as rn
+  select x.i, coalesce(x.k, 'h') as k, x.c, x.t, x.n, x.f, coalesce(x.cs, false) as cs, coalesce(x.r, 1::smallint) as r,
+    coalesce(x.so, 0::smallint) as so, coalesce(x.st, 0::smallint) as st, $3::int as ts, $4::bigint + x.i as us, x.p,
+    coalesce(x.ty, 0) as ty, coalesce(x.s, 0) as s, x.sn, coalesce(x.ex, 0) as ex, x.rc,
+    row_number() over (order by x.i) as rn
   from json_to_recordset($1::text::json) as x(i int, k text, c text, t smallint, n text, f text, cs boolean,
-    r smallint, so smallint, st smallint, ts integer, us bigint, p text, ty integer, s integer, sn text, ex integer, rc json)
+    r smallint, so smallint, st smallint, p text, ty integer, s integer, sn text, ex integer, rc json)
 ),
 x as materialized (select xr.*, idr.id from xr join idr on idr.rn = xr.rn),
 dup as materialized (
@@ -413,16 +477,31 @@ ub as (
 qi as (
   insert into command_queue (uid, seq, message_id)
   select qr.u, ub.cmd_last_seq - qc.n + qr.rn, qr.id from qr join qc on qc.u = qr.u join ub on ub.uid = qr.u
-),
+)${asyncCommit ? '' : READ_MARK_CTE}${outboxCte}
+select i, id, seq, missing, false as dup from num
+union all
+select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
+
+/**
+ * The senders' read marks (sending marks the channel read). In the batch statement when it
+ * commits synchronously (PGlite); with async commits (Postgres) a separate statement outside
+ * the write lock (READ_MARKS), before the answers. A mark only moves forward; only then is the
+ * unread base reset, so a later explicit set-unread is never undone by an older send.
+ */
+const READ_MARK_CTE = `,
 rm as (
   insert into conversations (uid, channel_id, channel_type, read_seq)
   select f, c, t, max(seq) from num where k = 'h' and f <> '' and not missing group by f, c, t
   on conflict (uid, channel_id, channel_type)
-  do update set read_seq = greatest(conversations.read_seq, excluded.read_seq), unread_base = 0
-)${outboxCte}
-select i, id, seq, missing, false as dup from num
-union all
-select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
+  do update set read_seq = excluded.read_seq, unread_base = 0 where conversations.read_seq < excluded.read_seq
+)`
+
+const READ_MARKS = `
+with sc as materialized (select set_config('synchronous_commit', 'off', true))
+insert into conversations (uid, channel_id, channel_type, read_seq)
+select x.f, x.c, x.t, x.s from sc, json_to_recordset($1::text::json) as x(f text, c text, t smallint, s bigint)
+on conflict (uid, channel_id, channel_type)
+do update set read_seq = excluded.read_seq, unread_base = 0 where conversations.read_seq < excluded.read_seq`
 
 /**
  * Webhooks on: `msg.notify` rows for the batch's fresh stored messages, ≤ 100 ids per row, queued
@@ -437,5 +516,5 @@ wh as (
 )`
 
 /** Indexed by (outbox ? 1 : 0) + (asyncCommit ? 2 : 0); each text is constant, so it stays prepared. */
-const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
+export const BATCH_STATEMENTS = [batchStatement('', false), batchStatement(OUTBOX_CTE, false), batchStatement('', true), batchStatement(OUTBOX_CTE, true)]
 

@@ -30,6 +30,8 @@ export class Metrics implements WriteObserver {
   private readonly latencyCounts = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0)
   private latencySum = 0
   private latencyCount = 0
+  /** group-commit batches: how many, how many sends in them, seconds spent in their statements */
+  readonly batches = { count: 0, items: 0, seconds: 0 }
   private sources: MetricsSources | undefined
 
   bind(sources: MetricsSources): void {
@@ -51,6 +53,13 @@ export class Metrics implements WriteObserver {
     this.latencyCounts[i]!++
     this.latencySum += seconds
     this.latencyCount++
+  }
+
+  /** WriteObserver: called by the writer after each batch statement */
+  batchCommitted(items: number, statementMs: number): void {
+    this.batches.count++
+    this.batches.items += items
+    this.batches.seconds += statementMs / 1000
   }
 
   async render(): Promise<string> {
@@ -85,6 +94,12 @@ export class Metrics implements WriteObserver {
     )
 
     const hc = s?.hubCounters ?? { publishes: 0, callbackDeliveries: 0, slowConsumers: 0 }
+    metric('bunim_writer_batches_total', 'counter', 'Group-commit batches (one SQL statement each) run by this node.')
+    out.push(`bunim_writer_batches_total ${this.batches.count}`)
+    metric('bunim_writer_batch_items_total', 'counter', 'Sends carried by those batches (items / batches = mean batch size).')
+    out.push(`bunim_writer_batch_items_total ${this.batches.items}`)
+    metric('bunim_writer_statement_seconds_total', 'counter', 'Wall time spent in batch statements (rate ≈ 1 means the writer is never idle: the database bounds persisted sends).')
+    out.push(`bunim_writer_statement_seconds_total ${this.batches.seconds}`)
     metric('bunim_deliveries_total', 'counter', 'Live deliveries on this node: topic = one pub/sub publish (reaches every subscribed socket of the topic), callback = one delivery to one connection (SSE, poll, WKProto).')
     out.push(`bunim_deliveries_total{path="topic"} ${hc.publishes}`, `bunim_deliveries_total{path="callback"} ${hc.callbackDeliveries}`)
     metric('bunim_slow_consumers_total', 'counter', 'Connections cut off because they fell behind (send buffer past the limit).')

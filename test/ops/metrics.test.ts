@@ -66,6 +66,10 @@ describe('GET /metrics', () => {
     expect(delta('bunim_send_commit_seconds_count')).toBe(3)
     expect(after.get('bunim_send_commit_seconds_bucket{le="+Inf"}')).toBe(after.get('bunim_send_commit_seconds_count')!)
     expect(after.get('bunim_send_commit_seconds_sum')!).toBeGreaterThan(0)
+    // three sequential sends: three batches of one (the live send takes no batch)
+    expect(delta('bunim_writer_batches_total')).toBe(3)
+    expect(delta('bunim_writer_batch_items_total')).toBe(3)
+    expect(delta('bunim_writer_statement_seconds_total')).toBeGreaterThan(0)
     // buckets are cumulative
     const buckets = [...after].filter(([k]) => k.startsWith('bunim_send_commit_seconds_bucket')).map(([, v]) => v)
     expect(buckets).toEqual([...buckets].sort((x, y) => x - y))
