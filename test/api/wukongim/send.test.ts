@@ -72,6 +72,22 @@ describe('idempotence', () => {
     // the same client_msg_no from another sender is another message
     expect((await send({ from_uid: 'i2', channel_id: 'idem', channel_type: 2, client_msg_no: 'once' })).body.message_seq).toBe(3)
   })
+  test('a repeat inside a batch of new messages: the new ones are stored gapless, the repeat answers the original', async () => {
+    await api.post('/channel', { channel_id: 'idem-mix', channel_type: 2, subscribers: ['x1'] })
+    const original = await send({ from_uid: 'x1', channel_id: 'idem-mix', channel_type: 2, client_msg_no: 'orig', payload: b64('orig') })
+    // sent together, so they share batches: the repeat fails the optimistic attempt of its batch
+    const burst = await Promise.all([
+      ...range(1, 5).map((i) => send({ from_uid: 'x1', channel_id: 'idem-mix', channel_type: 2, client_msg_no: `new-${i}` })),
+      send({ from_uid: 'x1', channel_id: 'idem-mix', channel_type: 2, client_msg_no: 'orig', payload: b64('again') }),
+      ...range(6, 10).map((i) => send({ from_uid: 'x1', channel_id: 'idem-mix', channel_type: 2, client_msg_no: `new-${i}` })),
+    ])
+    expect(burst.every((r) => r.status === 200)).toBe(true)
+    expect(burst[5]!.body).toEqual(original.body)
+    const stored = await history('idem-mix')
+    expect(stored.map((m) => m.message_seq)).toEqual(range(1, 11))
+    expect(stored.filter((m) => m.client_msg_no === 'orig').length).toBe(1)
+    expect(new Set(stored.map((m) => m.client_msg_no)).size).toBe(11)
+  })
   test('generated client_msg_no values are unique', async () => {
     const rs = await Promise.all(range(1, 5).map(() => send({ from_uid: 'i1', channel_id: 'idem', channel_type: 2 })))
     expect(new Set(rs.map((r) => r.body.client_msg_no)).size).toBe(5)
