@@ -10,6 +10,7 @@ import { metricsRoutes } from './ops/metrics'
 import { wkprotoWsRoutes } from './protocol/wkproto/ws'
 import { quickImApi } from './api/quickim'
 import { VERSION } from './version'
+import { webPage } from './web/page'
 
 export function buildApp(ctx: AppContext) {
   return (
@@ -37,6 +38,8 @@ export function buildApp(ctx: AppContext) {
         return { status: 500, msg: 'internal error' }
       })
       .use(docsPlugin(VERSION))
+      // the web chat page: GET / (and its script, /web/chat.js)
+      .use(webPage())
       .use(healthRoutes(ctx.database))
       .use(metricsRoutes(ctx))
       // WKProto (binary and JSON-RPC) over WebSocket: GET /ws

@@ -1,7 +1,7 @@
 /**
  * The single executable: built with `bun build --compile`, copied into an empty directory and run
  * with an empty environment (no node_modules, no bun on PATH). It creates its embedded database,
- * serves /health and the offline Swagger UI, exits 0 on SIGTERM and keeps its data across restarts.
+ * serves /health, the offline Swagger UI and the web page, exits 0 on SIGTERM and keeps its data across restarts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -35,6 +35,9 @@ describe('compiled binary', () => {
     expect(html).not.toMatch(/https?:\/\//)
     const bundle = await fetch(`${first.url}/swagger/assets/swagger-ui-bundle.js`)
     expect(bundle.status).toBe(200)
+    // the web chat page and its script are embedded too
+    expect(await (await fetch(`${first.url}/`)).text()).toContain('<title>BunIM chat</title>')
+    expect(await (await fetch(`${first.url}/web/chat.js`)).text()).toContain('/notify?protoc=ws')
     const doc = (await (await fetch(`${first.url}/swagger/json`)).json()) as { openapi: string }
     expect(doc.openapi).toStartWith('3.')
     expect(first.output()).toContain('migrations applied')
