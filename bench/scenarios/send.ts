@@ -48,16 +48,46 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
     ...windows(opts.quick),
     request: { kind: 'wk-send', path: '/message/send', channels, noPersist, payloadBytes: PAYLOAD },
   }
+  const w0 = noPersist ? null : await writerCounters(t)
   const run = await runLoad<HttpLoadResult>(HTTP_LOAD, cfg, { timeoutMs: 60_000, watch: { server: t.pid } })
+  // over the whole load run, warm-up included, like the database counters below
+  const writer = writerShare(w0, noPersist ? null : await writerCounters(t), cfg.durationMs + cfg.warmupMs)
+  if (writer) Object.assign(run, { writer })
   // Database work per send (commits, rows) over the whole load run, warm-up included.
   const after = dbName ? (await Bun.sleep(1100), await dbStats(dbName)) : null
   const total = (run.result.requests / cfg.durationMs) * (cfg.durationMs + cfg.warmupMs)
   const perSend = statsPer(before, after, total)
   if (perSend) Object.assign(run, { dbPerSend: perSend })
   Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok) })
-  opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${perSend ? `, per send: ${perSend.xact_commit} commits, ${perSend.tup_inserted} rows inserted, ${perSend.tup_updated} updated` : ''}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
+  opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${perSend ? `, per send: ${perSend.xact_commit} commits, ${perSend.tup_inserted} rows inserted, ${perSend.tup_updated} updated` : ''}${writerText(writer)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
   return run
 }
+
+/** The writer's counters from /metrics (src/ops/metrics.ts): batches, sends in them, statement seconds. */
+async function writerCounters(t: RunningTarget): Promise<{ batches: number; items: number; seconds: number } | null> {
+  try {
+    const text = await (await fetch(t.url + '/metrics')).text()
+    const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+    const c = { batches: get('bunim_writer_batches_total'), items: get('bunim_writer_batch_items_total'), seconds: get('bunim_writer_statement_seconds_total') }
+    return Number.isFinite(c.batches) ? c : null
+  } catch {
+    return null
+  }
+}
+
+/** Mean batch size, mean statement time and the share of the run the writer spent in statements. */
+function writerShare(a: Awaited<ReturnType<typeof writerCounters>>, b: Awaited<ReturnType<typeof writerCounters>>, elapsedMs: number) {
+  if (!a || !b || b.batches <= a.batches) return null
+  const batches = b.batches - a.batches
+  const seconds = b.seconds - a.seconds
+  return {
+    meanBatch: Math.round(((b.items - a.items) / batches) * 10) / 10,
+    statementMs: Math.round((seconds / batches) * 1000 * 100) / 100,
+    writerBusy: Math.round((seconds / (elapsedMs / 1000)) * 1000) / 10,
+  }
+}
+
+const writerText = (w: ReturnType<typeof writerShare>) => (w ? `, writer: batches of ${w.meanBatch}, ${w.statementMs} ms per statement, busy ${w.writerBusy} %` : '')
 
 /** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
 const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
@@ -71,9 +101,12 @@ async function wkSetup(t: RunningTarget) {
 
 async function wkSend(t: RunningTarget, opts: ScenarioOptions) {
   const senders = wkSenders
-  const run = await runLoad<HttpLoadResult>(WK_SEND, { url: t.url, senders, window: WK_WINDOW, contentBytes: PAYLOAD, ...windows(opts.quick) }, { timeoutMs: 60_000, watch: { server: t.pid } })
-  Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok) })
-  opts.log(`  ${t.name} WKProto /ws, ${SENDERS} connections × ${WK_WINDOW} in flight: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, cpu ${JSON.stringify(run.cpu)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
+  const w0 = await writerCounters(t)
+  const cfg = { url: t.url, senders, window: WK_WINDOW, contentBytes: PAYLOAD, ...windows(opts.quick) }
+  const run = await runLoad<HttpLoadResult>(WK_SEND, cfg, { timeoutMs: 60_000, watch: { server: t.pid } })
+  const writer = writerShare(w0, await writerCounters(t), cfg.durationMs + cfg.warmupMs)
+  Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok), writer })
+  opts.log(`  ${t.name} WKProto /ws, ${SENDERS} connections × ${WK_WINDOW} in flight: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, cpu ${JSON.stringify(run.cpu)}${writerText(writer)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
   return run
 }
 

@@ -198,9 +198,11 @@ export class GroupCommitWriter {
           continue
         }
         // Committed (visible, lock released) but maybe not yet on disk. The senders' read marks
-        // are written now, outside the write lock, while the next batch executes; then the
-        // barrier; then the answers. Batches answer in commit order.
-        const durable = this.writeReadMarks(committed.flatMap((c) => c.readMarks)).then(() => barrier.request())
+        // are written now, outside the write lock, while the next batch executes, by a statement
+        // that commits synchronously and so is this batch's WAL flush; a batch without read marks
+        // asks the barrier. Batches answer in commit order.
+        const marks = committed.flatMap((c) => c.readMarks)
+        const durable = marks.length ? this.writeReadMarks(marks) : barrier.request()
         this.released = this.released.then(() =>
           durable.then(
             () => answers.forEach((answer) => answer()),
@@ -261,17 +263,15 @@ export class GroupCommitWriter {
   }
 
   /**
-   * Postgres (async commits): the senders' read marks of committed batches, one statement per
-   * batch on the pool, chained so two never race for the same rows (also sorted: a fixed lock
-   * order against other nodes). Committed asynchronously too; the WAL barrier that follows covers it.
+   * Postgres (async commits): the senders' read marks of a committed batch, in one statement on
+   * the pool that also writes a WAL record and commits synchronously: when it returns, the batch
+   * (committed before it started) is on disk too. Statements of consecutive batches may overlap
+   * (Postgres then flushes their commits together); each locks its rows in one sorted order, so
+   * they cannot deadlock one another.
    */
-  private readMarkChain: Promise<void> = Promise.resolve()
   private writeReadMarks(marks: ReadMark[]): Promise<void> {
-    if (!marks.length) return Promise.resolve()
     marks.sort((a, b) => (a.f < b.f ? -1 : a.f > b.f ? 1 : a.c < b.c ? -1 : a.c > b.c ? 1 : a.t - b.t))
-    const run = this.readMarkChain.then(() => this.query(READ_MARKS, [JSON.stringify(marks)]).then(() => {}))
-    this.readMarkChain = run.catch(() => {})
-    return run
+    return this.query(READ_MARKS_AND_FLUSH, [JSON.stringify(marks)]).then(() => {})
   }
 
   /**
@@ -514,10 +514,11 @@ rm as (
   do update set read_seq = excluded.read_seq, unread_base = 0 where conversations.read_seq < excluded.read_seq
 )`
 
-const READ_MARKS = `
-with sc as materialized (select set_config('synchronous_commit', 'off', true))
+/** Committed synchronously: also the WAL flush of the batch before it (see WAL_FLUSH). */
+const READ_MARKS_AND_FLUSH = `
+with flush as materialized (${WAL_FLUSH})
 insert into conversations (uid, channel_id, channel_type, read_seq)
-select x.f, x.c, x.t, x.s from sc, json_to_recordset($1::text::json) as x(f text, c text, t smallint, s bigint)
+select x.f, x.c, x.t, x.s from flush, json_to_recordset($1::text::json) as x(f text, c text, t smallint, s bigint)
 on conflict (uid, channel_id, channel_type)
 do update set read_seq = excluded.read_seq, unread_base = 0 where conversations.read_seq < excluded.read_seq`
 
