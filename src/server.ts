@@ -69,7 +69,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ctx.metrics = metrics
     metrics.bind({ connections: () => hub.stats(), hubCounters: hub.counters, webhookBacklog: () => outbox.backlog(), webhookCounters: webhooks?.counters })
     const app = buildApp(ctx)
-    app.listen({ port: config.port, hostname: config.host })
+    app.listen({
+      port: config.port,
+      hostname: config.host,
+      // Elysia's WebSocket handler object also defines drain, ping and pong (forwarding to ws.data);
+      // no connection of ours uses them, and with a handler Bun calls into JavaScript for every
+      // such event of every socket (drain fires per socket, over and over, under fan-out load).
+      websocket: { drain: undefined, ping: undefined, pong: undefined } as never,
+    })
     const server = app.server!
     // Stop accepting, let in-flight requests finish (runs before the database closes).
     lifecycle.onStop('http', () => server.stop(false))
