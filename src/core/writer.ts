@@ -16,8 +16,9 @@
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
  *     On Postgres the COMMIT is asynchronous (`synchronous_commit = off` for that transaction, so
  *     the write lock is not held through the WAL fsync); the senders' read marks are then written
- *     by a second statement outside the lock, and the answers wait for a WalBarrier flush, which
- *     overlaps the next batch's statement; batches answer in commit order.
+ *     outside the lock by a second statement that commits synchronously and so is the batch's WAL
+ *     flush (a batch without read marks asks the WalBarrier); it overlaps the next batch's
+ *     statement; batches answer in commit order.
  * No SQL runs per message; a batch costs one statement whatever its size.
  * Live (no_persist) messages skip the batch: their ids come from a block reserved ahead (IdBlock).
  */
