@@ -8,12 +8,8 @@ import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
 import { openSse, QuickIm, usingQuickImServer } from './client'
 
-let server: TestServer
-let q: QuickIm
-usingQuickImServer((s, client) => {
-  server = s
-  q = client
-})
+let server: TestServer, q: QuickIm
+usingQuickImServer((s, client) => ([server, q] = [s, client]))
 
 async function sendMany(token: string, conv: string, count: number, prefix: string, content = ''): Promise<string[]> {
   const ids: string[] = []

@@ -6,12 +6,8 @@ import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
 import { QuickIm, sessionNamer, usingQuickImServer } from './client'
 
-let server: TestServer
-let q: QuickIm
-usingQuickImServer((s, client) => {
-  server = s
-  q = client
-})
+let server: TestServer, q: QuickIm
+usingQuickImServer((s, client) => ([server, q] = [s, client]))
 
 const session = sessionNamer()
 const poll = (token: string, extra = '') => fetch(`${server.url}/notify?protoc=poll&token=${encodeURIComponent(token)}${extra}`)

@@ -3,12 +3,8 @@ import type { TestServer } from '../../helpers/server'
 import { eventually } from '../../helpers/wait'
 import { openSse, openWs, QuickIm, sessionNamer, usingQuickImServer } from './client'
 
-let server: TestServer
-let q: QuickIm
-usingQuickImServer((s, client) => {
-  server = s
-  q = client
-})
+let server: TestServer, q: QuickIm
+usingQuickImServer((s, client) => ([server, q] = [s, client]))
 
 const session = sessionNamer()
 const sseUrl = (token: string) => `${server.url}/notify?protoc=sse&token=${encodeURIComponent(token)}`

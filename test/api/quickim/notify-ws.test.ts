@@ -5,12 +5,8 @@ import { eventually } from '../../helpers/wait'
 import { apiClient, b64 } from '../wukongim/client'
 import { openWs, QuickIm, sessionNamer, usingQuickImServer } from './client'
 
-let server: TestServer
-let q: QuickIm
-usingQuickImServer((s, client) => {
-  server = s
-  q = client
-})
+let server: TestServer, q: QuickIm
+usingQuickImServer((s, client) => ([server, q] = [s, client]))
 
 const session = sessionNamer()
 
