@@ -1,4 +1,8 @@
 /** A tiny client for the WuKongIM server API in tests: real HTTP against a running server. */
+import { afterAll, beforeAll } from 'bun:test'
+import type { CoreEvent } from '../../../src/core/events'
+import { startTestServer, type TestServer } from '../../helpers/server'
+
 export interface ApiResponse<T = any> {
   status: number
   body: T
@@ -23,6 +27,24 @@ export function apiClient(baseUrl: string, headers: Record<string, string> = {})
     postRaw: <T = any>(path: string, raw: string) => call<T>('POST', path, undefined, raw),
     get: <T = any>(path: string) => call<T>('GET', path),
   }
+}
+
+export type ApiClient = ReturnType<typeof apiClient>
+
+/**
+ * One server for the whole test file with its API client: started before the file's tests (then
+ * `use` receives both), stopped after. Returns the list every core event of the server is recorded in.
+ */
+export function usingApiServer(use: (server: TestServer, api: ApiClient) => void | Promise<void>): CoreEvent[] {
+  const events: CoreEvent[] = []
+  let server: TestServer | undefined
+  beforeAll(async () => {
+    server = await startTestServer()
+    server.ctx.core.events.on((e) => events.push(e))
+    await use(server, apiClient(server.url))
+  }, 60_000)
+  afterAll(() => server?.stop(), 30_000)
+  return events
 }
 
 export const b64 = (s: string) => Buffer.from(s).toString('base64')

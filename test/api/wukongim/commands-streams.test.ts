@@ -1,19 +1,13 @@
 /** Command queues (/message/sync, /message/syncack) and streams (/stream/open, chunks, /stream/close). */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import type { CoreEvent } from '../../../src/core/events'
-import { startTestServer, type TestServer } from '../../helpers/server'
-import { apiClient, b64, unb64 } from './client'
+import { type ApiClient, b64, unb64, usingApiServer } from './client'
 
-let server: TestServer
-let api: ReturnType<typeof apiClient>
-const events: CoreEvent[] = []
-beforeAll(async () => {
-  server = await startTestServer()
-  api = apiClient(server.url)
-  server.ctx.core.events.on((e) => events.push(e))
+let api: ApiClient
+const events = usingApiServer(async (_server, a) => {
+  api = a
   await api.post('/channel', { channel_id: 'cg', channel_type: 2, subscribers: ['c1', 'c2', 'c3'] })
-}, 60_000)
-afterAll(() => server.stop(), 30_000)
+})
 
 describe('command queue', () => {
   test('per-uid gapless seqs, oldest first, limit, ack drops ≤ seq, idempotent', async () => {

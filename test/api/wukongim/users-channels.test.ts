@@ -1,19 +1,13 @@
 /** Users (/user/*, /route), channels and lists, manager authentication, /swagger documentation. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { CoreEvent } from '../../../src/core/events'
+import { describe, expect, test } from 'bun:test'
 import { startTestServer, type TestServer } from '../../helpers/server'
-import { apiClient, b64 } from './client'
+import { type ApiClient, apiClient, b64, usingApiServer } from './client'
 import { dbSnapshot } from './db-snapshot'
 
-let server: TestServer
-let api: ReturnType<typeof apiClient>
-const events: CoreEvent[] = []
-beforeAll(async () => {
-  server = await startTestServer()
-  api = apiClient(server.url)
-  server.ctx.core.events.on((e) => events.push(e))
-}, 60_000)
-afterAll(() => server.stop(), 30_000)
+let server: TestServer, api: ApiClient
+const events = usingApiServer((s, a) => {
+  ;[server, api] = [s, a]
+})
 
 describe('users', () => {
   test('/user/token stores the token; a master login kicks that flag’s devices', async () => {
