@@ -536,5 +536,5 @@ wh as (
 )`
 
 /** Indexed by (outbox ? 1 : 0) + (asyncCommit ? 2 : 0) + (probe ? 4 : 0); each text is constant, so it stays prepared. */
-export const BATCH_STATEMENTS = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => batchStatement(k & 1 ? OUTBOX_CTE : '', (k & 2) !== 0, (k & 4) !== 0))
+const BATCH_STATEMENTS = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => batchStatement(k & 1 ? OUTBOX_CTE : '', (k & 2) !== 0, (k & 4) !== 0))
 

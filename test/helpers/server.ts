@@ -1,8 +1,9 @@
 /**
  * Starts a real BunIM node on port 0 for a test file, on a fresh database: a temporary PGlite
  * directory, or — when TEST_DATABASE_URL is set — a new Postgres database created for this server
- * and dropped afterwards. Tear down with `await server.stop()` in afterAll.
+ * and dropped afterwards. Tear down with `await server.stop()` in afterAll, or use usingTestServer.
  */
+import { afterAll, beforeAll } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,4 +56,17 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       await storage.drop()
     },
   }
+}
+
+/**
+ * One server for the whole test file: started before its tests (then `use` receives it), stopped
+ * after. The file's fixtures (clients, recorders) are built in `use`.
+ */
+export function usingTestServer(use: (server: TestServer) => void | Promise<void> = () => {}, overrides: Partial<Config> = {}): void {
+  let server: TestServer | undefined
+  beforeAll(async () => {
+    server = await startTestServer(overrides)
+    await use(server)
+  }, 60_000)
+  afterAll(() => server?.stop(), 30_000)
 }

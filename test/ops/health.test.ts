@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { type TestServer, usingTestServer } from '../helpers/server'
 
 let server: TestServer
-beforeAll(async () => {
-  server = await startTestServer()
+usingTestServer((s) => {
+  server = s
 })
-afterAll(() => server.stop())
 
 describe('health and docs', () => {
   test('GET /health answers ok once the database is reachable', async () => {

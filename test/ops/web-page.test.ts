@@ -3,14 +3,13 @@
  * and with no reference to another host. The page's behaviour is tested in a real browser:
  * test/browser/web.browser.ts (`npm run test:browser`).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { describe, expect, test } from 'bun:test'
+import { type TestServer, usingTestServer } from '../helpers/server'
 
 let server: TestServer
-beforeAll(async () => {
-  server = await startTestServer()
+usingTestServer((s) => {
+  server = s
 })
-afterAll(() => server.stop())
 
 describe('web page', () => {
   test('GET / is the chat page; its only script is /web/chat.js; nothing names another host', async () => {

@@ -1,15 +1,9 @@
 /** Helpers for quick-im tests: a real server, tokens from /inner/get_token, envelope calls. */
-import { afterAll, beforeAll } from 'bun:test'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import { type TestServer, usingTestServer } from '../../helpers/server'
 
-/** One server for the whole test file: started before its tests, stopped after; `use` receives it. */
+/** One server for the whole test file with its quick-im client (see usingTestServer). */
 export function usingQuickImServer(use: (server: TestServer, q: QuickIm) => void): void {
-  let server: TestServer | undefined
-  beforeAll(async () => {
-    server = await startTestServer()
-    use(server, new QuickIm(server))
-  }, 30_000)
-  afterAll(() => server?.stop())
+  usingTestServer((server) => use(server, new QuickIm(server)))
 }
 
 /** A fresh session name per call, so connections of one test never see another's messages. */

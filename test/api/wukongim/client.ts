@@ -1,7 +1,6 @@
 /** A tiny client for the WuKongIM server API in tests: real HTTP against a running server. */
-import { afterAll, beforeAll } from 'bun:test'
 import type { CoreEvent } from '../../../src/core/events'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import { type TestServer, usingTestServer } from '../../helpers/server'
 
 export interface ApiResponse<T = any> {
   status: number
@@ -31,19 +30,13 @@ export function apiClient(baseUrl: string, headers: Record<string, string> = {})
 
 export type ApiClient = ReturnType<typeof apiClient>
 
-/**
- * One server for the whole test file with its API client: started before the file's tests (then
- * `use` receives both), stopped after. Returns the list every core event of the server is recorded in.
- */
+/** One server for the whole test file with its API client (see usingTestServer); returns the list every core event of the server is recorded in. */
 export function usingApiServer(use: (server: TestServer, api: ApiClient) => void | Promise<void>): CoreEvent[] {
   const events: CoreEvent[] = []
-  let server: TestServer | undefined
-  beforeAll(async () => {
-    server = await startTestServer()
+  usingTestServer((server) => {
     server.ctx.core.events.on((e) => events.push(e))
-    await use(server, apiClient(server.url))
-  }, 60_000)
-  afterAll(() => server?.stop(), 30_000)
+    return use(server, apiClient(server.url))
+  })
   return events
 }
 
