@@ -8,9 +8,19 @@ import type { RawQuery } from './raw-query'
 
 const BLOCK = 1000
 
+/**
+ * One reservation of BLOCK ids, answered as its contiguous runs (usually one: other sessions'
+ * nextval calls can interleave), so the driver parses a row or two instead of a thousand.
+ */
+const RESERVE = `select min(id) as lo, max(id) as hi
+from (select id, id - row_number() over (order by id) as run
+      from (select nextval('message_id_seq') as id from generate_series(1, $1::int)) s) r
+group by run order by lo`
+
 export class IdBlock {
-  private ids: number[] = []
-  private next = 0
+  /** reserved, not yet handed out: [first, last] runs in increasing order */
+  private runs: [number, number][] = []
+  private left = 0
   private refill: Promise<void> | undefined
 
   constructor(private readonly query: RawQuery) {}
@@ -18,18 +28,27 @@ export class IdBlock {
   async take(): Promise<number> {
     for (;;) {
       // prefetch; a failure here surfaces on the next awaited fill
-      if (this.ids.length - this.next < BLOCK / 2) this.fill().catch(() => {})
-      if (this.next < this.ids.length) return this.ids[this.next++]!
+      if (this.left < BLOCK / 2) this.fill().catch(() => {})
+      const run = this.runs[0]
+      if (run) {
+        const id = run[0]++
+        if (run[0] > run[1]) this.runs.shift()
+        this.left--
+        return id
+      }
       await this.fill()
     }
   }
 
   private fill(): Promise<void> {
-    this.refill ??= this.query<{ id: number }>(`select nextval('message_id_seq') as id from generate_series(1, $1::int)`, [BLOCK])
+    this.refill ??= this.query<{ lo: number; hi: number }>(RESERVE, [BLOCK])
       .then((rows) => {
-        const fresh = rows.map((r) => Number(r.id)).sort((a, b) => a - b)
-        this.ids = this.ids.slice(this.next).concat(fresh)
-        this.next = 0
+        for (const r of rows) {
+          const lo = Number(r.lo)
+          const hi = Number(r.hi)
+          this.runs.push([lo, hi])
+          this.left += hi - lo + 1
+        }
       })
       .finally(() => {
         this.refill = undefined

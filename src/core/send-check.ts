@@ -3,9 +3,9 @@
  * black/white lists, ban, disband, archive, payload size) from the cached channel state — no
  * database round trip per message once a channel is warm.
  */
-import { randomUUID } from 'node:crypto'
 import type { ChannelInternals } from './channels'
 import { isValidUid } from './channel-id'
+import { generatedClientMsgNo } from './client-msg-no'
 import { archived, forbidden, invalid, notFound, tooLarge } from './errors'
 import { CHANNEL_PERSON, type MessageHeader, type SendInput } from './types'
 import type { WriteItem, WriteKind } from './writer'
@@ -77,7 +77,7 @@ export async function prepareSend(deps: SendCheckDeps, input: SendInput, openStr
     channelId,
     channelType: input.channelType,
     fromUid: input.fromUid,
-    clientMsgNo: input.clientMsgNo || randomUUID().replaceAll('-', ''),
+    clientMsgNo: input.clientMsgNo || generatedClientMsgNo(),
     clientSupplied: !!input.clientMsgNo,
     header,
     setting: input.setting ?? 0,

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { storedChannelId } from './channel-id'
+import { generatedClientMsgNo } from './client-msg-no'
 import type { StreamService } from './core'
 import { forbidden, invalid, notFound } from './errors'
 import type { CoreEvents } from './events'
@@ -76,7 +77,7 @@ export function createStreamService(db: Db, events: CoreEvents, writer: GroupCom
         if (!sameChannel(s, input.fromUid, input)) throw invalid('stream_no: the stream belongs to another channel')
         if (s.from_uid !== input.fromUid) throw forbidden('from_uid: only the stream opener may append to it')
         if (s.closed) throw forbidden('stream_no: the stream is closed')
-        const clientMsgNo = input.clientMsgNo || randomUUID().replaceAll('-', '')
+        const clientMsgNo = input.clientMsgNo || generatedClientMsgNo()
         const streamSeq = await db.transaction(async (tx) => {
           if (input.clientMsgNo) {
             const [dup] = await rows<{ stream_seq: number }>(tx, sql`select stream_seq from stream_chunks where stream_no = ${s.stream_no} and client_msg_no = ${clientMsgNo}`)
