@@ -3,12 +3,15 @@
  * wukongimjssdk 1.0.4 uses them): both sides derive the same key, and payloads and msgKeys agree.
  */
 import { describe, expect, test } from 'bun:test'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { generateKeyPair, sharedKey } from 'curve25519-js'
 import fc from 'fast-check'
 import { Md5 } from 'md5-typescript'
 import { SecurityManager } from 'wukongimjssdk/lib/security'
 import { decodePacket, encodePacket } from '../../src/protocol/wkproto/codec'
 import {
+  aesDecrypt,
+  aesEncrypt,
   clientKeyPair,
   clientSessionKeys,
   decryptPayload,
@@ -103,5 +106,53 @@ describe('payloads and msgKey', () => {
     const other = serverHandshake(clientKeyPair().publicBase64)!
     const wrong = decryptPayload(other.keys, wire)
     expect(wrong === undefined || wrong.toString() !== '{"type":1}').toBe(true)
+  })
+})
+
+describe('one long-lived cipher per session', () => {
+  // What a fresh cipher per message gives (OpenSSL's own padding and padding check).
+  const freshEncrypt = (k: { key: Buffer; iv: Buffer }, data: Uint8Array) => {
+    const c = createCipheriv('aes-128-cbc', k.key, k.iv)
+    return Buffer.concat([c.update(data), c.final()])
+  }
+  const freshDecrypt = (k: { key: Buffer; iv: Buffer }, data: Uint8Array) => {
+    try {
+      const d = createDecipheriv('aes-128-cbc', k.key, k.iv)
+      return Buffer.concat([d.update(data), d.final()])
+    } catch {
+      return undefined
+    }
+  }
+  const ours = (k: { key: Buffer; iv: Buffer }, data: Uint8Array) => {
+    try {
+      return aesDecrypt(k, data)
+    } catch {
+      return undefined
+    }
+  }
+
+  test('any sequence of encryptions and decryptions (failed ones too) answers as fresh ciphers do', () => {
+    const op = fc.record({ op: fc.constantFrom('encrypt', 'decrypt-garbage', 'decrypt-valid', 'decrypt-tampered'), data: fc.uint8Array({ maxLength: 80 }) })
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const keys = { key: randomBytes(16), iv: randomBytes(16) }
+        for (const { op, data } of ops) {
+          if (op === 'encrypt') expect(aesEncrypt(keys, data)).toEqual(freshEncrypt(keys, data))
+          else if (op === 'decrypt-garbage') expect(ours(keys, data)).toEqual(freshDecrypt(keys, data))
+          else {
+            const cipher = freshEncrypt(keys, data)
+            if (op === 'decrypt-tampered') cipher[cipher.length - 1]! ^= 0x5a
+            expect(ours(keys, cipher)).toEqual(freshDecrypt(keys, cipher))
+            if (op === 'decrypt-valid') expect(ours(keys, freshEncrypt(keys, data))).toEqual(Buffer.from(data))
+          }
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('strings are encrypted as their UTF-8 bytes', () => {
+    const keys = { key: randomBytes(16), iv: randomBytes(16) }
+    for (const text of ['', 'a', 'héllo 你好 😀', 'x'.repeat(16), 'y'.repeat(33)]) expect(aesEncrypt(keys, text)).toEqual(freshEncrypt(keys, Buffer.from(text, 'utf8')))
   })
 })

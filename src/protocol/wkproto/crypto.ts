@@ -4,7 +4,7 @@
  * AES-128-CBC/PKCS#7 with the same IV for every message, payloads as base64 text, and msgKey =
  * hex MD5 of base64(AES(verify string)).
  */
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { type Cipheriv, createCipheriv, createDecipheriv, type Decipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto'
 
 /** DER prefix of an X25519 SubjectPublicKeyInfo; append the 32 raw key bytes. */
 const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
@@ -94,15 +94,79 @@ export function clientSessionKeys(privateRaw: Uint8Array, serverKey: string, sal
   return { key: deriveAesKey(shared), iv: Buffer.from(salt.slice(0, 16), 'ascii') }
 }
 
+/**
+ * AES-128-CBC/PKCS#7 under one session's key and fixed IV, on ONE long-lived cipher and decipher
+ * instead of a new pair per message (creating them cost more than encrypting a message). CBC
+ * chains each block on the previous ciphertext block, so a message continued on the running stream
+ * comes out exactly as if encrypted afresh with the IV once its first plaintext block is whitened
+ * with (IV ⊕ the stream's last ciphertext block); decryption fixes up its first block the same way.
+ * Padding is added and checked here.
+ */
+class SessionCipher {
+  private readonly cipher: Cipheriv
+  private readonly decipher: Decipheriv
+  /** the last ciphertext block each stream has seen (starts as the IV) */
+  private encPrev: Buffer
+  private decPrev: Buffer
+
+  constructor(private readonly keys: SessionKeys) {
+    this.cipher = createCipheriv('aes-128-cbc', keys.key, keys.iv).setAutoPadding(false)
+    this.decipher = createDecipheriv('aes-128-cbc', keys.key, keys.iv).setAutoPadding(false)
+    this.encPrev = Buffer.from(keys.iv)
+    this.decPrev = Buffer.from(keys.iv)
+  }
+
+  encrypt(plain: Uint8Array | string): Buffer {
+    const length = typeof plain === 'string' ? Buffer.byteLength(plain, 'utf8') : plain.byteLength
+    const pad = BLOCK - (length % BLOCK)
+    const block = Buffer.allocUnsafe(length + pad)
+    if (typeof plain === 'string') block.write(plain, 0, 'utf8')
+    else block.set(plain)
+    block.fill(pad, length)
+    const { iv } = this.keys
+    const prev = this.encPrev
+    for (let i = 0; i < BLOCK; i++) block[i]! ^= iv[i]! ^ prev[i]!
+    const out = this.cipher.update(block)
+    if (out.length !== block.length) throw new Error('AES-CBC: the cipher held back output')
+    this.encPrev = Buffer.from(out.subarray(out.length - BLOCK))
+    return out
+  }
+
+  /** undefined on a length that is not a whole number of blocks or on bad padding */
+  decrypt(data: Uint8Array): Buffer | undefined {
+    if (data.length === 0 || data.length % BLOCK) return undefined
+    const out = this.decipher.update(data)
+    if (out.length !== data.length) throw new Error('AES-CBC: the decipher held back output')
+    const { iv } = this.keys
+    const prev = this.decPrev
+    for (let i = 0; i < BLOCK; i++) out[i]! ^= iv[i]! ^ prev[i]!
+    this.decPrev = Buffer.from(data.subarray(data.length - BLOCK))
+    const pad = out[out.length - 1]!
+    if (pad < 1 || pad > BLOCK) return undefined
+    for (let i = out.length - pad; i < out.length; i++) if (out[i] !== pad) return undefined
+    return out.subarray(0, out.length - pad)
+  }
+}
+
+const BLOCK = 16
+const ciphers = new WeakMap<SessionKeys, SessionCipher>()
+
+/** The session's long-lived cipher: SessionKeys are made once per session and never change. */
+function cipherOf(keys: SessionKeys): SessionCipher {
+  let c = ciphers.get(keys)
+  if (!c) ciphers.set(keys, (c = new SessionCipher(keys)))
+  return c
+}
+
 export function aesEncrypt(keys: SessionKeys, plain: Uint8Array | string): Buffer {
-  const c = createCipheriv('aes-128-cbc', keys.key, keys.iv)
-  return Buffer.concat([c.update(plain), c.final()])
+  return cipherOf(keys).encrypt(plain)
 }
 
 /** Throws on bad padding or a length that is not a multiple of 16. */
 export function aesDecrypt(keys: SessionKeys, cipher: Uint8Array): Buffer {
-  const d = createDecipheriv('aes-128-cbc', keys.key, keys.iv)
-  return Buffer.concat([d.update(cipher), d.final()])
+  const plain = cipherOf(keys).decrypt(cipher)
+  if (!plain) throw new Error('AES-CBC: bad length or padding')
+  return plain
 }
 
 /** The payload as it travels: ASCII base64 of the AES ciphertext. */
@@ -116,16 +180,12 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 export function decryptPayload(keys: SessionKeys, wire: Uint8Array): Buffer | undefined {
   const text = Buffer.from(wire).toString('latin1')
   if (!STRICT_BASE64.test(text)) return undefined
-  try {
-    return aesDecrypt(keys, Buffer.from(text, 'base64'))
-  } catch {
-    return undefined
-  }
+  return cipherOf(keys).decrypt(Buffer.from(text, 'base64'))
 }
 
 /** msgKey = hex MD5 of base64(AES(UTF-8 of the verify string)). */
 export function msgKeyOf(keys: SessionKeys, verify: string): string {
-  return md5Hex(aesEncrypt(keys, Buffer.from(verify, 'utf8')).toString('base64'))
+  return md5Hex(aesEncrypt(keys, verify).toString('base64'))
 }
 
 /** SEND verify string: clientSeq + clientMsgNo + channelID + channelType + wire payload text. */
