@@ -46,6 +46,34 @@ export function ratio(value: number | null | undefined, base: number | null | un
   return Math.round((value / base) * 100) / 100
 }
 
+export interface Paired {
+  value: number | null
+  base: number | null
+  ratio: number | null
+  /** per round, in round order */
+  ratios: number[]
+}
+
+/**
+ * A ratio from runs of the same round (minutes apart at most), the median over rounds, with the
+ * rates of the median round: on a machine whose speed drifts, the best run of each case could
+ * come from different moments.
+ */
+export function pairedRound(byRound: Record<string, ({ result: { rate: number } } | undefined)[]>, key: string, baseKey: string): Paired {
+  const a = byRound[key] ?? []
+  const b = byRound[baseKey] ?? []
+  const pairs: { value: number; base: number; ratio: number }[] = []
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i]?.result.rate
+    const y = b[i]?.result.rate
+    if (x != null && y) pairs.push({ value: x, base: y, ratio: ratio(x, y)! })
+  }
+  if (!pairs.length) return { value: null, base: null, ratio: null, ratios: [] }
+  const sorted = [...pairs].sort((u, v) => u.ratio - v.ratio)
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!
+  return { ...mid, ratios: pairs.map((x) => x.ratio) }
+}
+
 const fmt = (x: number | null | undefined, unit = '') => {
   if (x == null) return 'n/a'
   const s = Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100)

@@ -11,7 +11,7 @@ import { runLoad } from '../lib/load'
 import { dbStats, statsPer } from '../lib/pg'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
-import { ratio, RESULTS_DIR, type Row } from '../lib/report'
+import { pairedRound, type Paired, ratio, RESULTS_DIR, type Row } from '../lib/report'
 import { cpuPerOpUs, errorText, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM, startElysia } from '../lib/servers'
 import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
@@ -248,34 +248,6 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
 
 /** The order cases run in within a round: each ratio's two cases side by side. */
 const CASE_ORDER = ['bare', 'postgres_np', 'postgres_p', 'wk', 'raw', 'elysia', 'pglite_np', 'pglite_p']
-
-interface Paired {
-  value: number | null
-  base: number | null
-  ratio: number | null
-  /** per round, in round order */
-  ratios: number[]
-}
-
-/**
- * A ratio from runs of the same round (minutes apart at most), the median over rounds, with the
- * rates of the median round: on a machine whose speed drifts, the best run of each case could
- * come from different moments.
- */
-function pairedRound(byRound: Record<string, ({ result: { rate: number } } | undefined)[]>, key: string, baseKey: string): Paired {
-  const a = byRound[key] ?? []
-  const b = byRound[baseKey] ?? []
-  const pairs: { value: number; base: number; ratio: number }[] = []
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i]?.result.rate
-    const y = b[i]?.result.rate
-    if (x != null && y) pairs.push({ value: x, base: y, ratio: ratio(x, y)! })
-  }
-  if (!pairs.length) return { value: null, base: null, ratio: null, ratios: [] }
-  const sorted = [...pairs].sort((u, v) => u.ratio - v.ratio)
-  const mid = sorted[Math.floor((sorted.length - 1) / 2)]!
-  return { ...mid, ratios: pairs.map((x) => x.ratio) }
-}
 
 export function gate(x: number | null, min: number): boolean | null {
   return x == null ? null : x >= min
