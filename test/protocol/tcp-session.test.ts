@@ -234,6 +234,31 @@ describe('connection handling', () => {
     await login('alice')
   })
 
+  test('a bug that throws while a packet is handled closes that connection only, and is logged', async () => {
+    const c = await login('carol')
+    const other = await login('bob')
+    // Fault injection: the core's send throws synchronously (no input can make it do so).
+    const messages = server.ctx.core.messages
+    const send = messages.send
+    const errors: string[] = []
+    const log = server.ctx.log
+    const error = log.error
+    messages.send = () => {
+      throw new Error('injected bug')
+    }
+    log.error = (msg, fields) => void errors.push(`${msg} ${JSON.stringify(fields)}`)
+    try {
+      c.sendMessage('g1', 2, 'boom')
+      await eventually(() => c.closed)
+    } finally {
+      messages.send = send
+      log.error = error
+    }
+    expect(errors.some((e) => e.includes('wkproto packet handling failed') && e.includes('injected bug'))).toBe(true)
+    const seq = other.sendMessage('g1', 2, 'still serving')
+    expect((await other.sendack(seq)).reasonCode).toBe(Reason.Success)
+  })
+
   test('a master login on the same device flag kicks older devices with DISCONNECT 12', async () => {
     const old = await login('henry', { deviceLevel: 1 })
     const saved = wkLimits.kickCloseMs

@@ -101,7 +101,7 @@ export class WkSession {
     if (this.dialect !== 'binary') return this.abort('binary frame on a JSON-RPC connection')
     this.lastActivity = Date.now()
     const { frames, error } = this.splitter.push(chunk)
-    for (const frame of frames) this.onFrame(frame)
+    for (const frame of frames) if (!this.guarded(() => this.onFrame(frame))) return
     if (error) this.abort(error)
   }
 
@@ -113,7 +113,22 @@ export class WkSession {
     }
     if (this.dialect !== 'jsonrpc') return this.abort('text frame on a binary connection')
     this.lastActivity = Date.now()
-    this.onRpc(text)
+    this.guarded(() => this.onRpc(text))
+  }
+
+  /**
+   * Runs one packet's handling; a bug that throws ends this connection (logged), never the
+   * socket callback: the session's state could be half-updated, so it is not trusted further.
+   */
+  private guarded(handle: () => void): boolean {
+    try {
+      handle()
+      return true
+    } catch (err) {
+      this.service.log.error('wkproto packet handling failed', { uid: this.uid, error: err instanceof Error ? err.message : String(err) })
+      this.closeNow()
+      return false
+    }
   }
 
   /** the socket is gone */
