@@ -6,6 +6,11 @@
 export interface Config {
   port: number
   host: string
+  /**
+   * several processes on one host share the HTTP (and WKProto TCP) port (SO_REUSEPORT; the kernel
+   * spreads new connections over them): past one process's open-file limit, or over more cores
+   */
+  reusePort: boolean
   databaseUrl: string | undefined
   dataDir: string
   managerToken: string | undefined
@@ -57,6 +62,11 @@ const url =
       throw new ConfigError(`${name} must use one of ${schemes.join(', ')}, got "${raw}"`)
     return raw
   }
+const flag01: Parser<boolean> = (raw, name) => {
+  if (['1', 'true'].includes(raw)) return true
+  if (['0', 'false'].includes(raw)) return false
+  throw new ConfigError(`${name} must be 1, 0, true or false, got "${raw}"`)
+}
 const logLevel: Parser<Config['logLevel']> = (raw, name) => {
   if (!['debug', 'info', 'warn', 'error'].includes(raw))
     throw new ConfigError(`${name} must be one of debug, info, warn, error, got "${raw}"`)
@@ -67,6 +77,7 @@ const logLevel: Parser<Config['logLevel']> = (raw, name) => {
 const SETTINGS = {
   port: { env: 'PORT', flag: 'port', parse: port, def: 5001 },
   host: { env: 'HOST', flag: 'host', parse: text, def: '0.0.0.0' },
+  reusePort: { env: 'IM_REUSE_PORT', flag: 'reuse-port', parse: flag01, def: false },
   databaseUrl: { env: 'DATABASE_URL', flag: 'database-url', parse: url(['postgres', 'postgresql']), def: undefined },
   dataDir: { env: 'IM_DATA_DIR', flag: 'data-dir', parse: text, def: './data' },
   managerToken: { env: 'IM_MANAGER_TOKEN', flag: 'manager-token', parse: text, def: undefined },

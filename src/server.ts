@@ -72,6 +72,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     app.listen({
       port: config.port,
       hostname: config.host,
+      reusePort: config.reusePort,
       // Elysia's WebSocket handler object also defines drain, ping and pong (forwarding to ws.data);
       // no connection of ours uses them, and with a handler Bun calls into JavaScript for every
       // such event of every socket (drain fires per socket, over and over, under fan-out load).

@@ -16,6 +16,13 @@ describe('settings', () => {
     expect(c.tcpPort).toBe(0)
     expect(c.dataDir).toBe('/tmp/x')
   })
+  test('IM_REUSE_PORT is off by default and takes 1/0/true/false only', () => {
+    expect(loadConfig({}).reusePort).toBe(false)
+    expect(loadConfig({ IM_REUSE_PORT: '1' }).reusePort).toBe(true)
+    expect(loadConfig({ IM_REUSE_PORT: 'false' }).reusePort).toBe(false)
+    expect(loadConfig({}, ['--reuse-port', 'true']).reusePort).toBe(true)
+    expect(() => loadConfig({ IM_REUSE_PORT: 'yes' })).toThrow(/IM_REUSE_PORT/)
+  })
   test('a bad value names the setting', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(ConfigError)
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/)

@@ -25,17 +25,21 @@ export interface BunImOptions {
   storage: 'postgres' | 'pglite'
   /** bind address; 0.0.0.0 lets clients use any 127.0.0.x */
   host?: string
+  /** a given port (default: a free one) */
+  port?: number
+  /** Postgres: this existing database instead of a fresh one (another node of the same cluster) */
+  databaseUrl?: string
   /** write a CPU profile of the server into this directory on exit */
   profileDir?: string
   env?: Record<string, string>
 }
 
 export async function startBunIM(opts: BunImOptions): Promise<RunningTarget> {
-  const port = await freePort()
+  const port = opts.port ?? (await freePort())
   const host = opts.host ?? '127.0.0.1'
   const dataDir = mkdtempSync(join(tmpdir(), 'bunim-bench-'))
   let db: FreshDatabase | undefined
-  if (opts.storage === 'postgres') db = await createDatabase('srv')
+  if (opts.storage === 'postgres' && !opts.databaseUrl) db = await createDatabase('srv')
   if (db) watchBenchDatabase(db.name, true)
   const flags: string[] = []
   if (opts.profileDir) {
@@ -49,7 +53,7 @@ export async function startBunIM(opts: BunImOptions): Promise<RunningTarget> {
       HOST: host,
       IM_TCP_PORT: '0',
       IM_DATA_DIR: dataDir,
-      DATABASE_URL: db?.url,
+      DATABASE_URL: opts.databaseUrl ?? db?.url,
       IM_LOG_LEVEL: 'warn',
       ...opts.env,
     },
@@ -74,14 +78,14 @@ export async function startBunIM(opts: BunImOptions): Promise<RunningTarget> {
     url,
     pid: child.pid,
     child,
-    databaseUrl: db?.url,
+    databaseUrl: opts.databaseUrl ?? db?.url,
     stop: cleanup,
   }
 }
 
-export async function startBare(host = '127.0.0.1'): Promise<RunningTarget> {
-  const port = await freePort()
-  const child = spawnChild([BUN, join(ROOT, 'bench/servers/bare.ts')], { cpu: SERVER_CPU, env: { PORT: String(port), HOST: host } })
+export async function startBare(host = '127.0.0.1', opts: { port?: number; reusePort?: boolean } = {}): Promise<RunningTarget> {
+  const port = opts.port ?? (await freePort())
+  const child = spawnChild([BUN, join(ROOT, 'bench/servers/bare.ts')], { cpu: SERVER_CPU, env: { PORT: String(port), HOST: host, REUSE_PORT: opts.reusePort ? '1' : '0' } })
   const url = `http://127.0.0.1:${port}`
   await waitHttp(url + '/health', 15_000, child).catch(async (e) => {
     await child.stop()

@@ -1,12 +1,14 @@
 /**
  * connections: as many idle /notify?protoc=ws connections as the machine allows (up to 50,000);
  * server RSS per connection = (RSS with them − RSS before) / connections, from /proc/<pid>/status.
- * Baseline in the same run: a bare Bun.serve WebSocket server holding the same number.
+ * Baseline in the same run: a bare Bun.serve WebSocket server holding the same number. When one
+ * process's open-file limit is below 50,000, both are measured again as several processes sharing
+ * the port (SO_REUSEPORT; BunIM nodes on one database and a NATS cluster), RSS summed.
  */
 import { join } from 'node:path'
 import { getToken, NotAvailable } from '../lib/api'
 import { LineReader } from '../lib/load'
-import { BUN, type Child, LOAD_CPU, openFileLimit, ROOT, rssKiB, sleep, spawnChild } from '../lib/proc'
+import { BUN, type Child, freePort, LOAD_CPU, openFileLimit, ROOT, rssKiB, sleep, spawnChild } from '../lib/proc'
 import { ratio, type Row } from '../lib/report'
 import { errorText, serverLog, type ScenarioOptions, type ScenarioOutput } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM } from '../lib/servers'
@@ -27,10 +29,15 @@ interface Held {
   sampleError?: string
 }
 
-async function hold(t: RunningTarget, count: number, token: 'bunim' | string, opts: ScenarioOptions): Promise<Held> {
+/** RSS of all the processes serving one port, KiB */
+const rssOf = (ts: RunningTarget[]) => ts.reduce((sum, t) => sum + rssKiB(t.pid), 0)
+
+async function hold(targets: RunningTarget | RunningTarget[], count: number, token: 'bunim' | string, opts: ScenarioOptions): Promise<Held> {
+  const ts = Array.isArray(targets) ? targets : [targets]
+  const t = ts[0]!
   // Let start-up garbage settle before the "before" reading.
   await sleep(1000)
-  const rssBeforeKiB = rssKiB(t.pid)
+  const rssBeforeKiB = rssOf(ts)
   const perProc = Math.max(1000, openFileLimit().soft - 500)
   const procs = Math.ceil(count / perProc)
   const clients: { child: Child; lines: LineReader }[] = []
@@ -59,7 +66,7 @@ async function hold(t: RunningTarget, count: number, token: 'bunim' | string, op
     }
     const openSeconds = (Date.now() - t0) / 1000
     await sleep(2000)
-    const rssAfterKiB = rssKiB(t.pid)
+    const rssAfterKiB = rssOf(ts)
     let stillOpen = 0
     for (const c of clients) {
       const sink = c.child.proc.stdin as import('bun').FileSink
@@ -72,10 +79,21 @@ async function hold(t: RunningTarget, count: number, token: 'bunim' | string, op
     }
     const perConnKB = opened ? Math.round((((rssAfterKiB - rssBeforeKiB) * 1024) / opened / 1000) * 100) / 100 : 0
     const r: Held = { opened, failed, rssBeforeKiB, rssAfterKiB, perConnKB, openSeconds: Math.round(openSeconds * 10) / 10, stillOpen, ...(sampleError ? { sampleError } : {}) }
-    opts.log(`  ${t.name}: ${opened}/${count} open (${failed} failed, ${stillOpen} still open at the end) in ${r.openSeconds} s; RSS ${Math.round(rssBeforeKiB / 1024)} → ${Math.round(rssAfterKiB / 1024)} MiB = ${perConnKB} KB/connection${sampleError ? ' — ' + sampleError.slice(0, 200) : ''}`)
+    opts.log(`  ${t.name}${ts.length > 1 ? ` × ${ts.length} processes` : ''}: ${opened}/${count} open (${failed} failed, ${stillOpen} still open at the end) in ${r.openSeconds} s; RSS ${Math.round(rssBeforeKiB / 1024)} → ${Math.round(rssAfterKiB / 1024)} MiB = ${perConnKB} KB/connection${sampleError ? ' — ' + sampleError.slice(0, 200) : ''}`)
     return r
   } finally {
     for (const c of clients) await c.child.stop(3000)
+  }
+}
+
+/** Waits until every one of these processes listens on the port (`ss`): a sibling answering /health proves nothing. */
+async function listening(port: number, ts: RunningTarget[]): Promise<void> {
+  const until = Date.now() + 30_000
+  for (;;) {
+    const out = Bun.spawnSync(['ss', '-ltnpH', `sport = :${port}`]).stdout.toString()
+    if (ts.every((t) => out.includes(`pid=${t.pid},`))) return
+    if (Date.now() > until) throw new Error(`not every process listens on port ${port}: ${out.trim().slice(0, 300)}`)
+    await sleep(100)
   }
 }
 
@@ -118,10 +136,56 @@ export async function connectionsScenario(opts: ScenarioOptions): Promise<Scenar
     await t?.stop()
   }
 
+  // Past one process's open-file limit: several processes on one port (SO_REUSEPORT; BunIM nodes
+  // share the database and a NATS cluster), as a deployment on such a host would run.
+  let bimMulti: Held | undefined
+  let bareMulti: Held | undefined
+  const procs = Math.ceil(MAX / count)
+  if (!opts.quick && procs > 1) {
+    const port = await freePort()
+    opts.log(`connections: ${MAX} over ${procs} processes sharing port ${port} (SO_REUSEPORT)`)
+    const bares: RunningTarget[] = []
+    try {
+      for (let i = 0; i < procs; i++) bares.push(await startBare('0.0.0.0', { port, reusePort: true }))
+      await listening(port, bares)
+      bareMulti = await hold(bares, MAX, 'bare:idle', opts)
+      details.bareMulti = bareMulti
+    } catch (e) {
+      details.bareMulti_error = errorText(e)
+      opts.log(`  error: ${errorText(e)}`)
+    } finally {
+      for (const b of bares) await b.stop()
+    }
+    const nodes: RunningTarget[] = []
+    try {
+      const env = { IM_REUSE_PORT: '1', NATS_URL: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222', IM_CLUSTER_NAME: `bench${process.pid}` }
+      nodes.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0', port, env }))
+      for (let i = 1; i < procs; i++) nodes.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0', port, databaseUrl: nodes[0]!.databaseUrl, env }))
+      await listening(port, nodes)
+      await getToken(nodes[0]!.url, 'idle-probe', 1)
+      bimMulti = await hold(nodes, MAX, 'bunim', opts)
+      details.bunimMulti = bimMulti
+    } catch (e) {
+      details.bunimMulti_error = errorText(e) + serverLog(nodes[0])
+      opts.log(`  error: ${errorText(e)}${serverLog(nodes[0])}`)
+    } finally {
+      // the first node owns the database: stop it last
+      for (const n of nodes.reverse()) await n.stop()
+    }
+  }
+
   const held = bim ? bim.stillOpen ?? bim.opened : null
+  const heldMulti = bimMulti ? bimMulti.stillOpen ?? bimMulti.opened : null
+  const multiNote = `${procs} processes on one port (SO_REUSEPORT; BunIM: nodes on one database and a NATS cluster), RSS summed; one process is capped at ${count} by the open-file limit (${limit.soft}, hard ${limit.hard})`
   const rows: Row[] = [
-    { metric: 'idle ws connections held', value: held, unit: 'conns', baseline: { name: 'bare Bun.serve ws', value: bare ? bare.stillOpen ?? bare.opened : null }, ratio: ratio(held, bare?.stillOpen ?? null), target: '50,000', pass: held == null || opts.quick ? null : held >= MAX, note: opts.quick ? 'quick run: 2,000 only' : count < MAX ? `capped at ${count} by the open-file limit (${limit.soft}, hard ${limit.hard})` : undefined },
-    { metric: 'server RSS per connection', value: bim?.perConnKB ?? null, unit: 'KB', baseline: { name: 'bare Bun.serve ws', value: bare?.perConnKB ?? null }, ratio: ratio(bim?.perConnKB, bare?.perConnKB), higherIsBetter: false, target: `≤ ${TARGET_KB} KB`, pass: bim ? bim.perConnKB <= TARGET_KB : null },
+    { metric: 'idle ws connections held, one process', value: held, unit: 'conns', baseline: { name: 'bare Bun.serve ws', value: bare ? bare.stillOpen ?? bare.opened : null }, ratio: ratio(held, bare?.stillOpen ?? null), ...(procs > 1 && !opts.quick ? { note: `one process: capped at ${count} by the open-file limit (${limit.soft}, hard ${limit.hard}); the 50,000 target is the row below` } : { target: '50,000', pass: held == null || opts.quick ? null : held >= MAX, note: opts.quick ? 'quick run: 2,000 only' : undefined }) },
+    { metric: 'server RSS per connection, one process', value: bim?.perConnKB ?? null, unit: 'KB', baseline: { name: 'bare Bun.serve ws', value: bare?.perConnKB ?? null }, ratio: ratio(bim?.perConnKB, bare?.perConnKB), higherIsBetter: false, target: `≤ ${TARGET_KB} KB`, pass: bim ? bim.perConnKB <= TARGET_KB : null },
   ]
+  if (procs > 1 && !opts.quick) {
+    rows.push(
+      { metric: `idle ws connections held, ${procs} processes on one port`, value: heldMulti, unit: 'conns', baseline: { name: `bare Bun.serve ws × ${procs}`, value: bareMulti ? bareMulti.stillOpen ?? bareMulti.opened : null }, ratio: ratio(heldMulti, bareMulti?.stillOpen ?? null), target: '50,000', pass: heldMulti == null ? null : heldMulti >= MAX, note: multiNote },
+      { metric: `server RSS per connection, ${procs} processes`, value: bimMulti?.perConnKB ?? null, unit: 'KB', baseline: { name: `bare Bun.serve ws × ${procs}`, value: bareMulti?.perConnKB ?? null }, ratio: ratio(bimMulti?.perConnKB, bareMulti?.perConnKB), higherIsBetter: false, target: `≤ ${TARGET_KB} KB`, pass: bimMulti ? bimMulti.perConnKB <= TARGET_KB : null },
+    )
+  }
   return { rows, details, notAvailable }
 }

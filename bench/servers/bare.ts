@@ -23,6 +23,8 @@ const json = { 'content-type': 'application/json' }
 const server = Bun.serve<{ topic: string }>({
   port: Number(process.env.PORT ?? 0),
   hostname: process.env.HOST ?? '127.0.0.1',
+  // several processes on one port (the connections scenario past one process's open-file limit)
+  reusePort: process.env.REUSE_PORT === '1',
   async fetch(req, srv) {
     const url = new URL(req.url)
     if (url.pathname === '/message/send' && req.method === 'POST') {

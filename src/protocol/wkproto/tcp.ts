@@ -94,6 +94,8 @@ export function startWkprotoTcp(ctx: AppContext, port = ctx.config.tcpPort): TCP
   return Bun.listen<Conn>({
     hostname: ctx.config.host,
     port,
+    // Bun.listen honours reusePort (SO_REUSEPORT) though Bun 1.4's typings declare it for connect only.
+    ...({ reusePort: ctx.config.reusePort } as object),
     socket: {
       open(socket) {
         socket.data = { session: undefined as unknown as WkSession, queue: [], queued: 0, flushScheduled: false, waitingDrain: false, closing: false }
