@@ -47,7 +47,14 @@ export async function freshStorage(): Promise<{ overrides: Partial<Config>; drop
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const storage = await freshStorage()
   const config = testConfig({ host: '127.0.0.1', ...storage.overrides, ...overrides })
-  const server = await startServer(config, silentLogger)
+  let server: RunningServer
+  try {
+    server = await startServer(config, silentLogger)
+  } catch (err) {
+    // a start that fails (a test may expect it to) leaves no database behind
+    await storage.drop()
+    throw err
+  }
   return {
     ...server,
     config,
