@@ -57,15 +57,13 @@ export interface Paired {
 /**
  * A ratio from runs of the same round (minutes apart at most), the median over rounds, with the
  * rates of the median round: on a machine whose speed drifts, the best run of each case could
- * come from different moments.
+ * come from different moments. `values[i]` and `bases[i]` are round i's rates (undefined: failed).
  */
-export function pairedRound(byRound: Record<string, ({ result: { rate: number } } | undefined)[]>, key: string, baseKey: string): Paired {
-  const a = byRound[key] ?? []
-  const b = byRound[baseKey] ?? []
+export function pairedRound(values: (number | undefined)[], bases: (number | undefined)[]): Paired {
   const pairs: { value: number; base: number; ratio: number }[] = []
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i]?.result.rate
-    const y = b[i]?.result.rate
+  for (let i = 0; i < Math.max(values.length, bases.length); i++) {
+    const x = values[i]
+    const y = bases[i]
     if (x != null && y) pairs.push({ value: x, base: y, ratio: ratio(x, y)! })
   }
   if (!pairs.length) return { value: null, base: null, ratio: null, ratios: [] }
@@ -73,6 +71,9 @@ export function pairedRound(byRound: Record<string, ({ result: { rate: number } 
   const mid = sorted[Math.floor((sorted.length - 1) / 2)]!
   return { ...mid, ratios: pairs.map((x) => x.ratio) }
 }
+
+/** The table note of a paired ratio: its rounds. */
+export const pairedNote = (x: Paired) => (x.ratios.length > 1 ? `median of ${x.ratios.length} rounds (${x.ratios.join(', ')}×); rates of that round` : undefined)
 
 const fmt = (x: number | null | undefined, unit = '') => {
   if (x == null) return 'n/a'

@@ -32,8 +32,7 @@ interface Held {
 /** RSS of all the processes serving one port, KiB */
 const rssOf = (ts: RunningTarget[]) => ts.reduce((sum, t) => sum + rssKiB(t.pid), 0)
 
-async function hold(targets: RunningTarget | RunningTarget[], count: number, token: 'bunim' | string, opts: ScenarioOptions): Promise<Held> {
-  const ts = Array.isArray(targets) ? targets : [targets]
+async function hold(ts: RunningTarget[], count: number, token: 'bunim' | string, opts: ScenarioOptions): Promise<Held> {
   const t = ts[0]!
   // Let start-up garbage settle before the "before" reading.
   await sleep(1000)
@@ -104,37 +103,37 @@ export async function connectionsScenario(opts: ScenarioOptions): Promise<Scenar
   const details: Record<string, unknown> = { target: MAX, count, openFileLimit: limit, destinations: HOSTS }
   if (!opts.quick && count < MAX) opts.log(`connections: open-file limit ${limit.soft} (hard ${limit.hard}, not raisable here) → ${count} connections`)
   const notAvailable: string[] = []
-  let bim: Held | undefined
-  let bare: Held | undefined
 
-  opts.log('connections: bare Bun.serve baseline')
-  const b = await startBare('0.0.0.0')
-  try {
-    bare = await hold(b, count, 'bare:idle', opts)
-    details.bare = bare
-  } catch (e) {
-    details.bare_error = errorText(e)
-    opts.log(`  error: ${errorText(e)}`)
-  } finally {
-    await b.stop()
-  }
-
-  opts.log('connections: BunIM on Postgres')
-  let t: RunningTarget | undefined
-  try {
-    t = await startBunIM({ storage: 'postgres', host: '0.0.0.0' })
-    await getToken(t.url, 'idle-probe', 1)
-    bim = await hold(t, count, 'bunim', opts)
-    details.bunim = bim
-  } catch (e) {
-    if (e instanceof NotAvailable) notAvailable.push(e.message)
-    else {
-      details.bunim_error = errorText(e) + serverLog(t)
-      opts.log(`  error: ${errorText(e)}${serverLog(t)}`)
+  const measure = async (key: string, label: string, n: number, token: string, start: (started: RunningTarget[]) => Promise<void>): Promise<Held | undefined> => {
+    opts.log(`connections: ${label}`)
+    const started: RunningTarget[] = []
+    try {
+      await start(started)
+      await listening(started[0]!.port, started)
+      const held = await hold(started, n, token, opts)
+      details[key] = held
+      return held
+    } catch (e) {
+      if (e instanceof NotAvailable) notAvailable.push(e.message)
+      else {
+        details[`${key}_error`] = errorText(e) + serverLog(started[0])
+        opts.log(`  error: ${errorText(e)}${serverLog(started[0])}`)
+      }
+      return undefined
+    } finally {
+      // the first one started stops last: a BunIM node that created the database drops it
+      for (const t of started.reverse()) await t.stop()
     }
-  } finally {
-    await t?.stop()
   }
+  const bunimProbe = (t: RunningTarget) => getToken(t.url, 'idle-probe', 1)
+
+  const bare = await measure('bare', 'bare Bun.serve baseline', count, 'bare:idle', async (started) => {
+    started.push(await startBare('0.0.0.0'))
+  })
+  const bim = await measure('bunim', 'BunIM on Postgres', count, 'bunim', async (started) => {
+    started.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0' }))
+    await bunimProbe(started[0]!)
+  })
 
   // Past one process's open-file limit: several processes on one port (SO_REUSEPORT; BunIM nodes
   // share the database and a NATS cluster), as a deployment on such a host would run.
@@ -143,35 +142,16 @@ export async function connectionsScenario(opts: ScenarioOptions): Promise<Scenar
   const procs = Math.ceil(MAX / count)
   if (!opts.quick && procs > 1) {
     const port = await freePort()
-    opts.log(`connections: ${MAX} over ${procs} processes sharing port ${port} (SO_REUSEPORT)`)
-    const bares: RunningTarget[] = []
-    try {
-      for (let i = 0; i < procs; i++) bares.push(await startBare('0.0.0.0', { port, reusePort: true }))
-      await listening(port, bares)
-      bareMulti = await hold(bares, MAX, 'bare:idle', opts)
-      details.bareMulti = bareMulti
-    } catch (e) {
-      details.bareMulti_error = errorText(e)
-      opts.log(`  error: ${errorText(e)}`)
-    } finally {
-      for (const b of bares) await b.stop()
-    }
-    const nodes: RunningTarget[] = []
-    try {
-      const env = { IM_REUSE_PORT: '1', NATS_URL: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222', IM_CLUSTER_NAME: `bench${process.pid}` }
-      nodes.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0', port, env }))
-      for (let i = 1; i < procs; i++) nodes.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0', port, databaseUrl: nodes[0]!.databaseUrl, env }))
-      await listening(port, nodes)
-      await getToken(nodes[0]!.url, 'idle-probe', 1)
-      bimMulti = await hold(nodes, MAX, 'bunim', opts)
-      details.bunimMulti = bimMulti
-    } catch (e) {
-      details.bunimMulti_error = errorText(e) + serverLog(nodes[0])
-      opts.log(`  error: ${errorText(e)}${serverLog(nodes[0])}`)
-    } finally {
-      // the first node owns the database: stop it last
-      for (const n of nodes.reverse()) await n.stop()
-    }
+    const label = `${MAX} over ${procs} processes sharing port ${port} (SO_REUSEPORT)`
+    bareMulti = await measure('bareMulti', `${label}: bare Bun.serve`, MAX, 'bare:idle', async (started) => {
+      for (let i = 0; i < procs; i++) started.push(await startBare('0.0.0.0', { port, reusePort: true }))
+    })
+    const env = { IM_REUSE_PORT: '1', NATS_URL: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222', IM_CLUSTER_NAME: `bench${process.pid}` }
+    bimMulti = await measure('bunimMulti', `${label}: BunIM`, MAX, 'bunim', async (started) => {
+      started.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0', port, env }))
+      for (let i = 1; i < procs; i++) started.push(await startBunIM({ storage: 'postgres', host: '0.0.0.0', port, databaseUrl: started[0]!.databaseUrl, env }))
+      await bunimProbe(started[0]!)
+    })
   }
 
   const held = bim ? bim.stillOpen ?? bim.opened : null
