@@ -2,6 +2,7 @@
  * Typed, validated settings (SPEC §1). Values come from the environment or from CLI flags
  * (`--port 5001`, `--database-url …`); flags win. Nothing else in the program reads env/argv.
  */
+import { postgresTarget } from './db/postgres-url'
 
 export interface Config {
   port: number
@@ -62,6 +63,11 @@ const url =
       throw new ConfigError(`${name} must use one of ${schemes.join(', ')}, got "${raw}"`)
     return raw
   }
+/** a Postgres URL, libpq's Unix-socket forms included (`user@/db?host=/run/postgresql`) */
+const postgresUrl: Parser<string> = (raw, name) => {
+  url(['postgres', 'postgresql'])(postgresTarget(raw).url, name)
+  return raw
+}
 const flag01: Parser<boolean> = (raw, name) => {
   if (['1', 'true'].includes(raw)) return true
   if (['0', 'false'].includes(raw)) return false
@@ -78,7 +84,7 @@ const SETTINGS = {
   port: { env: 'PORT', flag: 'port', parse: port, def: 5001 },
   host: { env: 'HOST', flag: 'host', parse: text, def: '0.0.0.0' },
   reusePort: { env: 'IM_REUSE_PORT', flag: 'reuse-port', parse: flag01, def: false },
-  databaseUrl: { env: 'DATABASE_URL', flag: 'database-url', parse: url(['postgres', 'postgresql']), def: undefined },
+  databaseUrl: { env: 'DATABASE_URL', flag: 'database-url', parse: postgresUrl, def: undefined },
   dataDir: { env: 'IM_DATA_DIR', flag: 'data-dir', parse: text, def: './data' },
   managerToken: { env: 'IM_MANAGER_TOKEN', flag: 'manager-token', parse: text, def: undefined },
   tokenSecret: { env: 'IM_TOKEN_SECRET', flag: 'token-secret', parse: text, def: undefined },

@@ -19,6 +19,11 @@ export type Scenario = (opts: ScenarioOptions) => Promise<ScenarioOutput>
 export type { ScenarioResult }
 
 /** warm-up and measured window of one load run */
+/** BENCH_CASES=a,b runs only those cases of a scenario (undefined: all) */
+export function onlyCases(): Set<string> | undefined {
+  return process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : undefined
+}
+
 export const windows = (quick: boolean) => (quick ? { warmupMs: 300, durationMs: 1500 } : { warmupMs: 2000, durationMs: 8000 })
 
 export function errorText(e: unknown): string {

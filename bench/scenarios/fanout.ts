@@ -9,7 +9,7 @@ import { runFanout } from '../lib/load'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
 import { pairedNote, pairedRound, ratio, RESULTS_DIR, type Row } from '../lib/report'
-import { cpuPerOpUs, errorText, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
+import { cpuPerOpUs, errorText, onlyCases, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM, startSocketIo } from '../lib/servers'
 import type { FanoutConfig } from '../load/fanout'
 import { gate } from './send'
@@ -80,6 +80,8 @@ async function fan(t: RunningTarget, label: string, base: Omit<FanoutConfig, 'ho
 const FANOUT_ORDER = ['bare_sat', 'bunim_sat', 'sio_sat', 'bare_fixed', 'bunim_fixed_np', 'bunim_fixed']
 
 export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
+  // BENCH_CASES=bare_fixed,bunim_fixed runs only those cases (keys: FANOUT_ORDER)
+  const only = onlyCases()
   const rounds = opts.quick ? 1 : 3
   const details: Record<string, unknown> = { receivers: GROUPS * PER_GROUP, groups: GROUPS, perGroup: PER_GROUP, saturationSenders: SATURATION_SENDERS, persistedRate: PERSISTED_RATE, rounds, ...windows(opts.quick) }
   const notAvailable: string[] = []
@@ -132,6 +134,7 @@ export async function fanoutScenario(opts: ScenarioOptions): Promise<ScenarioOut
       if (rounds > 1) opts.log(`fanout: round ${round}/${rounds}`)
       for (const c of cases) {
         if (round > 2 && !c.key.endsWith('_sat')) continue
+        if (only && !only.has(c.key)) continue
         try {
           const run = await c.run()
           ;(runs[c.key] ??= []).push(run)

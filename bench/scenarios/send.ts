@@ -12,7 +12,7 @@ import { dbStats, statsPer } from '../lib/pg'
 import { newestProfile, profileLines, summarizeProfile } from '../lib/profile'
 import { ROOT } from '../lib/proc'
 import { pairedNote, pairedRound, ratio, RESULTS_DIR, type Row } from '../lib/report'
-import { cpuPerOpUs, errorText, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
+import { cpuPerOpUs, errorText, onlyCases, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM, startElysia } from '../lib/servers'
 import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
@@ -122,7 +122,7 @@ function best<R extends { result: { rate: number } }>(runs: R[]): R | undefined 
 
 export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutput> {
   // BENCH_CASES=wk,raw runs only those cases (keys: bare, elysia, postgres_np, postgres_p, wk, raw, pglite_np, pglite_p)
-  const onlyCases = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : undefined
+  const only = onlyCases()
   const rounds = opts.quick ? 1 : 3
   const details: Record<string, unknown> = { senders: SENDERS, channels: CHANNELS, membersPerChannel: MEMBERS, payloadBytes: PAYLOAD, rounds, ...windows(opts.quick) }
   const notAvailable: string[] = []
@@ -197,7 +197,7 @@ export async function sendScenario(opts: ScenarioOptions): Promise<ScenarioOutpu
     for (let round = 1; round <= rounds; round++) {
       if (rounds > 1) opts.log(`send: round ${round}/${rounds}`)
       for (const c of cases) {
-        if (onlyCases && !onlyCases.has(c.key)) continue
+        if (only && !only.has(c.key)) continue
         // the third round is for the paired ratios only (keeps a full bench within 10 minutes)
         if (round > 2 && !PAIRED_CASES.has(c.key)) continue
         try {

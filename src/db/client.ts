@@ -13,6 +13,7 @@ import postgres from 'postgres'
 import pgliteWasmPath from '../../node_modules/@electric-sql/pglite/dist/pglite.wasm' with { type: 'file' }
 import initdbWasmPath from '../../node_modules/@electric-sql/pglite/dist/initdb.wasm' with { type: 'file' }
 import pgliteDataPath from '../../node_modules/@electric-sql/pglite/dist/pglite.data' with { type: 'file' }
+import { postgresTarget } from './postgres-url'
 import * as schema from './schema'
 
 export type Schema = typeof schema
@@ -49,12 +50,14 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
-  const options = {
+  const driverOptions = {
     onnotice: () => {},
     // int8 comes back as a number on both drivers: every id/seq we store is below 2^53.
     types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
   }
-  const client = postgres(url, { ...options, max })
+  const target = postgresTarget(url)
+  const options = { ...driverOptions, ...(target.socketDir ? { host: target.socketDir } : {}) }
+  const client = postgres(target.url, { ...options, max })
   let generic: postgres.Sql | undefined
   const db = drizzlePostgres(client, { schema }) as unknown as Db
   return {
@@ -71,7 +74,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
         return false
       }
     },
-    genericPlanClient: () => (generic ??= postgres(url, { ...options, max: 1, connection: { plan_cache_mode: 'force_generic_plan' } })),
+    genericPlanClient: () => (generic ??= postgres(target.url, { ...options, max: 1, connection: { plan_cache_mode: 'force_generic_plan' } })),
     close: async () => {
       await Promise.all([client.end({ timeout: 5 }), generic?.end({ timeout: 5 })])
     },
