@@ -18,7 +18,7 @@ test('ids from several blocks are unique and increasing; stored sends interleave
   await core.channels.upsert({ channelId: 'live-ids', channelType: 2, subscribers: ['a', 'b'] })
   const payload = new TextEncoder().encode('x')
   const query = rawQuery(server.ctx.database)
-  const block = new IdBlock(query)
+  const block = new IdBlock(query, 1000)
   const live: number[] = []
   const stored: number[] = []
   // Other sessions draw from the sequence meanwhile (stored sends and bare nextval calls).
@@ -60,7 +60,7 @@ test('a reservation that is not one contiguous run hands out only the ids it dre
   // Every other value: as if another session had drawn in between each of ours.
   await query(`alter sequence message_id_seq increment by 2`, [])
   try {
-    const block = new IdBlock(query)
+    const block = new IdBlock(query, 1000)
     const ids: number[] = []
     for (let i = 0; i < 600; i++) ids.push(await block.take())
     for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!).toBe(2)
