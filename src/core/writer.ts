@@ -13,8 +13,8 @@
  *     skips the lookups and lets the unique index reject a repeat; only then the batch runs again
  *     with them (see commitOrSplit);
  *  3. `UPDATE channels SET last_msg_seq = last_msg_seq + n … RETURNING` per channel → gapless seqs;
- *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors (and, on PGlite, the
- *     senders' read marks);
+ *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors (and, when the batch
+ *     commits synchronously — always on PGlite — the senders' read marks);
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
  *     A batch that finds the writer idle (nothing queued behind a running batch, no flush
  *     pending) commits synchronously with its read marks: one round trip. Under load, on
@@ -523,8 +523,8 @@ select i, message_id as id, 0 as seq, false as missing, true as dup from dup`
 
 /**
  * The senders' read marks (sending marks the channel read). In the batch statement when it
- * commits synchronously (PGlite); with async commits (Postgres) a separate statement outside
- * the write lock (READ_MARKS), before the answers. A mark only moves forward; only then is the
+ * commits synchronously (PGlite; Postgres when the writer was idle); with async commits a separate
+ * statement outside the write lock (READ_MARKS_AND_FLUSH), before the answers. A mark only moves forward; only then is the
  * unread base reset, so a later explicit set-unread is never undone by an older send.
  */
 const READ_MARK_CTE = `,
