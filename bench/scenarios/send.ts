@@ -64,11 +64,11 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
 }
 
 /** The writer's counters from /metrics (src/ops/metrics.ts): batches, sends in them, statement seconds. */
-async function writerCounters(t: RunningTarget): Promise<{ batches: number; items: number; seconds: number } | null> {
+async function writerCounters(t: RunningTarget): Promise<{ batches: number; items: number; seconds: number; sync: number } | null> {
   try {
     const text = await (await fetch(t.url + '/metrics')).text()
     const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
-    const c = { batches: get('bunim_writer_batches_total'), items: get('bunim_writer_batch_items_total'), seconds: get('bunim_writer_statement_seconds_total') }
+    const c = { batches: get('bunim_writer_batches_total'), items: get('bunim_writer_batch_items_total'), seconds: get('bunim_writer_statement_seconds_total'), sync: get('bunim_writer_sync_batches_total') }
     return Number.isFinite(c.batches) ? c : null
   } catch {
     return null
@@ -84,10 +84,11 @@ function writerShare(a: Awaited<ReturnType<typeof writerCounters>>, b: Awaited<R
     meanBatch: Math.round(((b.items - a.items) / batches) * 10) / 10,
     statementMs: Math.round((seconds / batches) * 1000 * 100) / 100,
     writerBusy: Math.round((seconds / (elapsedMs / 1000)) * 1000) / 10,
+    syncShare: Math.round(((b.sync - a.sync) / batches) * 1000) / 10,
   }
 }
 
-const writerText = (w: ReturnType<typeof writerShare>) => (w ? `, writer: batches of ${w.meanBatch}, ${w.statementMs} ms per statement, busy ${w.writerBusy} %` : '')
+const writerText = (w: ReturnType<typeof writerShare>) => (w ? `, writer: batches of ${w.meanBatch}, ${w.statementMs} ms per statement, busy ${w.writerBusy} %, ${w.syncShare} % committed synchronously` : '')
 
 /** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
 const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))

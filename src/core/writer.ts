@@ -80,8 +80,12 @@ interface Pending {
  */
 export interface WriteObserver {
   acknowledged(kind: WriteKind, viaConnection: boolean, commitMs: number): void
-  /** a batch statement returned (committed): its size and its wall time, ms (the write lock is held that long) */
-  batchCommitted(items: number, statementMs: number): void
+  /**
+   * a batch statement returned (committed): its size, its wall time, ms (the write lock is held
+   * that long), and whether it committed synchronously (the writer was idle; else it waits for a
+   * WAL-flush statement)
+   */
+  batchCommitted(items: number, statementMs: number, synchronous: boolean): void
 }
 
 export interface WriterOptions {
@@ -206,7 +210,7 @@ export class GroupCommitWriter {
         const asyncCommit = barrier !== undefined && (!firstBatch || this.unflushed > 0)
         firstBatch = false
         const committed = await this.commitOrSplit(batch, asyncCommit)
-        this.observer?.batchCommitted(batch.length, performance.now() - started)
+        this.observer?.batchCommitted(batch.length, performance.now() - started, !asyncCommit)
         const answers = committed.map((c) => c.answer)
         if (!asyncCommit) {
           // in commit order: an asynchronous batch before this one has answered (unflushed was 0)

@@ -31,7 +31,7 @@ export class Metrics implements WriteObserver {
   private latencySum = 0
   private latencyCount = 0
   /** group-commit batches: how many, how many sends in them, seconds spent in their statements */
-  readonly batches = { count: 0, items: 0, seconds: 0 }
+  readonly batches = { count: 0, items: 0, seconds: 0, synchronous: 0 }
   private sources: MetricsSources | undefined
 
   bind(sources: MetricsSources): void {
@@ -56,8 +56,9 @@ export class Metrics implements WriteObserver {
   }
 
   /** WriteObserver: called by the writer after each batch statement */
-  batchCommitted(items: number, statementMs: number): void {
+  batchCommitted(items: number, statementMs: number, synchronous: boolean): void {
     this.batches.count++
+    if (synchronous) this.batches.synchronous++
     this.batches.items += items
     this.batches.seconds += statementMs / 1000
   }
@@ -96,6 +97,8 @@ export class Metrics implements WriteObserver {
     const hc = s?.hubCounters ?? { publishes: 0, callbackDeliveries: 0, slowConsumers: 0 }
     metric('bunim_writer_batches_total', 'counter', 'Group-commit batches (one SQL statement each) run by this node.')
     out.push(`bunim_writer_batches_total ${this.batches.count}`)
+    metric('bunim_writer_sync_batches_total', 'counter', 'Of those, batches committed synchronously in one round trip because the writer was idle (the others commit asynchronously and wait for a WAL-flush statement).')
+    out.push(`bunim_writer_sync_batches_total ${this.batches.synchronous}`)
     metric('bunim_writer_batch_items_total', 'counter', 'Sends carried by those batches (items / batches = mean batch size).')
     out.push(`bunim_writer_batch_items_total ${this.batches.items}`)
     metric('bunim_writer_statement_seconds_total', 'counter', 'Wall time spent in batch statements (rate ≈ 1 means the writer is never idle: the database bounds persisted sends).')

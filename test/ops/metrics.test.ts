@@ -68,6 +68,8 @@ describe('GET /metrics', () => {
     expect(after.get('bunim_send_commit_seconds_sum')!).toBeGreaterThan(0)
     // three sequential sends: three batches of one (the live send takes no batch)
     expect(delta('bunim_writer_batches_total')).toBe(3)
+    // each found the writer idle: committed synchronously, one round trip
+    expect(delta('bunim_writer_sync_batches_total')).toBe(3)
     expect(delta('bunim_writer_batch_items_total')).toBe(3)
     expect(delta('bunim_writer_statement_seconds_total')).toBeGreaterThan(0)
     // buckets are cumulative
