@@ -16,8 +16,8 @@
  *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors (and, when the batch
  *     commits synchronously — always on PGlite — the senders' read marks);
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
- *     A batch that finds the writer idle (nothing queued behind a running batch, no flush
- *     pending) commits synchronously with its read marks: one round trip. Under load, on
+ *     A small batch (≤ SYNC_BATCH_MAX) that finds the writer idle (nothing queued behind a
+ *     running batch, no flush pending) commits synchronously with its read marks: one round trip. Under load, on
  *     Postgres, the COMMIT is asynchronous (`synchronous_commit = off` for that transaction, so
  *     the write lock is not held through the WAL fsync); the senders' read marks are then written
  *     outside the lock by a second statement that commits synchronously and so is the batch's WAL
@@ -96,6 +96,8 @@ export interface WriterOptions {
 
 export const WRITE_LOCK = 727_002
 const MAX_BATCH = 2000
+/** the largest batch an idle writer commits synchronously */
+const SYNC_BATCH_MAX = 16
 
 export class GroupCommitWriter {
   private queue: Pending[] = []
@@ -202,12 +204,13 @@ export class GroupCommitWriter {
         await new Promise((r) => setImmediate(r))
         const batch = this.queue.splice(0, MAX_BATCH)
         const started = performance.now()
-        // The writer was idle (first batch of this drain) and no batch awaits its flush: this one
-        // commits synchronously, read marks included — one round trip instead of two, while the
-        // write lock's extra hold through the fsync delays hardly anyone. Under load (sends
-        // queued while the previous batch ran), batches commit asynchronously and their flushes
-        // overlap the next batch's statement.
-        const asyncCommit = barrier !== undefined && (!firstBatch || this.unflushed > 0)
+        // A small batch that finds the writer idle (first batch of this drain, no batch awaiting
+        // its flush) commits synchronously, read marks included — one round trip instead of two,
+        // while the write lock's extra hold through the fsync delays hardly anyone. Under load
+        // (sends queued while the previous batch ran, or a batch of many senders at once),
+        // batches commit asynchronously and their flushes overlap the next batch's statement (a
+        // large batch would hold the cluster's write lock through its fsync).
+        const asyncCommit = barrier !== undefined && (!firstBatch || this.unflushed > 0 || batch.length > SYNC_BATCH_MAX)
         firstBatch = false
         const committed = await this.commitOrSplit(batch, asyncCommit)
         this.observer?.batchCommitted(batch.length, performance.now() - started, !asyncCommit)
