@@ -7,13 +7,14 @@
  * and minor page faults per send. Default N: 1 4 16 64 256. For A/B runs of the writer; not part
  * of `bun run bench`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { testConfig } from '../src/config'
 import { silentLogger } from '../src/log'
 import { startServer } from '../src/server'
 import { createDatabase, type FreshDatabase } from './lib/pg'
+import { minorFaults } from './lib/proc'
 
 const embedded = process.argv.includes('--embedded')
 const counts = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number)
@@ -26,14 +27,12 @@ if (!embedded) db = await createDatabase('writer')
 const server = await startServer(testConfig({ host: '127.0.0.1', dataDir, databaseUrl: db?.url }), silentLogger)
 const { core } = server.ctx
 
-const minorFaults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[7])
-
 async function run(n: number, noPersist: boolean, channels: { id: string; from: string }[]) {
   const payload = new Uint8Array(128).fill(65)
   let sent = 0
   let stop = false
   const cpu0 = process.cpuUsage()
-  const faults0 = minorFaults()
+  const faults0 = minorFaults(process.pid)
   const t0 = performance.now()
   const loops = Array.from({ length: n }, async (_, k) => {
     for (let i = k; !stop; i++) {
@@ -48,7 +47,7 @@ async function run(n: number, noPersist: boolean, channels: { id: string; from: 
   const elapsed = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
   const per = (x: number) => (x / sent).toFixed(1)
-  return `${String(Math.round(sent / elapsed)).padStart(7)}/s  cpu ${per(cpu.user + cpu.system).padStart(6)} µs/send (user ${per(cpu.user)}, sys ${per(cpu.system)})  minor faults/send ${((minorFaults() - faults0) / sent).toFixed(2)}`
+  return `${String(Math.round(sent / elapsed)).padStart(7)}/s  cpu ${per(cpu.user + cpu.system).padStart(6)} µs/send (user ${per(cpu.user)}, sys ${per(cpu.system)})  minor faults/send ${((minorFaults(process.pid) - faults0) / sent).toFixed(2)}`
 }
 
 try {

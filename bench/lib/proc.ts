@@ -141,15 +141,25 @@ export function cpuSeconds(pid: number): number {
   return c.user + c.sys
 }
 
-/** user and system CPU seconds of one process so far. */
-export function cpuSplit(pid: number): { user: number; sys: number } {
+/** the fields of /proc/<pid>/stat after the command name (index 0 = state); [] if the process is gone */
+function statFields(pid: number): string[] {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { user: Number(fields[11]) / TICKS_PER_S, sys: Number(fields[12]) / TICKS_PER_S }
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
-    return { user: 0, sys: 0 }
+    return []
   }
+}
+
+/** user and system CPU seconds of one process so far. */
+export function cpuSplit(pid: number): { user: number; sys: number } {
+  const fields = statFields(pid)
+  return { user: Number(fields[11] ?? 0) / TICKS_PER_S, sys: Number(fields[12] ?? 0) / TICKS_PER_S }
+}
+
+/** minor page faults of one process so far */
+export function minorFaults(pid: number): number {
+  return Number(statFields(pid)[7] ?? 0)
 }
 
 /**

@@ -17,8 +17,8 @@
  *     commits synchronously — always on PGlite — the senders' read marks);
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
  *     A small batch (≤ SYNC_BATCH_MAX) that finds the writer idle (nothing queued behind a
- *     running batch, no flush pending) commits synchronously with its read marks: one round trip. Under load, on
- *     Postgres, the COMMIT is asynchronous (`synchronous_commit = off` for that transaction, so
+ *     running batch, no flush pending) commits synchronously with its read marks: one round
+ *     trip. Under load, on Postgres, the COMMIT is asynchronous (`synchronous_commit = off` for that transaction, so
  *     the write lock is not held through the WAL fsync); the senders' read marks are then written
  *     outside the lock by a second statement that commits synchronously and so is the batch's WAL
  *     flush (a batch without read marks asks the WalBarrier); it overlaps the next batch's
@@ -215,7 +215,7 @@ export class GroupCommitWriter {
         const committed = await this.commitOrSplit(batch, asyncCommit)
         this.observer?.batchCommitted(batch.length, performance.now() - started, !asyncCommit)
         const answers = committed.map((c) => c.answer)
-        if (!asyncCommit) {
+        if (!asyncCommit || !barrier) {
           // in commit order: an asynchronous batch before this one has answered (unflushed was 0)
           for (const answer of answers) answer()
           continue
@@ -225,7 +225,7 @@ export class GroupCommitWriter {
         // that commits synchronously and so is this batch's WAL flush; a batch without read marks
         // asks the barrier. Batches answer in commit order.
         const marks = committed.flatMap((c) => c.readMarks)
-        const durable = marks.length ? this.writeReadMarks(marks) : barrier!.request()
+        const durable = marks.length ? this.writeReadMarks(marks) : barrier.request()
         this.unflushed++
         this.released = this.released.then(() =>
           durable

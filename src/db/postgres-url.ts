@@ -2,8 +2,8 @@
  * DATABASE_URL → postgres.js arguments, with libpq's Unix-socket forms, which postgres.js does not
  * read from a URL: `postgres://user@/db?host=/var/run/postgresql` (a `host` parameter that is a
  * directory) and `postgres://user@%2Fvar%2Frun%2Fpostgresql/db` (the directory as the URL's host).
- * A local Postgres over its socket skips loopback TCP: the writer's statements are large, and
- * loopback TCP charges the whole receive path to the sending process (docs/performance.md).
+ * Users of a local Postgres write these (peer authentication, no TCP listener); measured, they
+ * send no faster than loopback TCP (docs/performance.md).
  */
 export interface PostgresTarget {
   /** the URL without the socket directory */
