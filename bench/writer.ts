@@ -3,7 +3,7 @@
  * `bun bench/writer.ts [senders …]` — the write path without HTTP: one BunIM core in this process
  * (a fresh database on the local Postgres, or PGlite with `--embedded`), N concurrent senders
  * calling `core.messages.send` in a closed loop on 100 group channels; for each N, persisted sends
- * and, as the baseline in the same run, live (no_persist) sends: rate, CPU per send (user/system)
+ * and, as the baseline in the same run, live (no_persist) sends: rate, CPU per send (user/system; on Postgres also its CPU per send)
  * and minor page faults per send. Default N: 1 4 16 64 256. For A/B runs of the writer; not part
  * of `bun run bench`.
  */
@@ -14,7 +14,7 @@ import { testConfig } from '../src/config'
 import { silentLogger } from '../src/log'
 import { startServer } from '../src/server'
 import { createDatabase, type FreshDatabase } from './lib/pg'
-import { minorFaults } from './lib/proc'
+import { minorFaults, postgresCpuSeconds, watchBenchDatabase } from './lib/proc'
 
 const embedded = process.argv.includes('--embedded')
 const counts = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number)
@@ -23,7 +23,10 @@ const SECONDS = Number(process.env.WRITER_BENCH_SECONDS ?? 3)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bunim-writer-bench-'))
 let db: FreshDatabase | undefined
-if (!embedded) db = await createDatabase('writer')
+if (!embedded) {
+  db = await createDatabase('writer')
+  watchBenchDatabase(db.name, true)
+}
 const server = await startServer(testConfig({ host: '127.0.0.1', dataDir, databaseUrl: db?.url }), silentLogger)
 const { core } = server.ctx
 
@@ -33,6 +36,7 @@ async function run(n: number, noPersist: boolean, channels: { id: string; from: 
   let stop = false
   const cpu0 = process.cpuUsage()
   const faults0 = minorFaults(process.pid)
+  const pg0 = postgresCpuSeconds()
   const t0 = performance.now()
   const loops = Array.from({ length: n }, async (_, k) => {
     for (let i = k; !stop; i++) {
@@ -46,8 +50,9 @@ async function run(n: number, noPersist: boolean, channels: { id: string; from: 
   await Promise.all(loops)
   const elapsed = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
+  const pgUs = (postgresCpuSeconds() - pg0) * 1e6
   const per = (x: number) => (x / sent).toFixed(1)
-  return `${String(Math.round(sent / elapsed)).padStart(7)}/s  cpu ${per(cpu.user + cpu.system).padStart(6)} µs/send (user ${per(cpu.user)}, sys ${per(cpu.system)})  minor faults/send ${((minorFaults(process.pid) - faults0) / sent).toFixed(2)}`
+  return `${String(Math.round(sent / elapsed)).padStart(7)}/s  cpu ${per(cpu.user + cpu.system).padStart(6)} µs/send (user ${per(cpu.user)}, sys ${per(cpu.system)})  minor faults/send ${((minorFaults(process.pid) - faults0) / sent).toFixed(2)}${embedded ? '' : `  postgres ${per(pgUs).padStart(6)} µs/send`}`
 }
 
 try {

@@ -12,6 +12,7 @@ import { createMessageService } from './messages'
 import { rawQuery } from './raw-query'
 import { createStreamService } from './streams'
 import { createUserService } from './users'
+import type { FlushGauge } from './flush-gauge'
 import { GroupCommitWriter, type WriteObserver } from './writer'
 
 export interface CoreOptions {
@@ -22,6 +23,8 @@ export interface CoreOptions {
   writeObserver?: WriteObserver
   /** webhooks on: message batches queue `msg.notify` rows in their own transaction */
   webhookOutbox?: boolean
+  /** the writer's judge of WAL-flush speed (tests pin the commit mode) */
+  flushGauge?: FlushGauge
 }
 
 export async function createCore(opts: CoreOptions): Promise<Core> {
@@ -29,7 +32,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const events = new CoreEvents()
   const users = createUserService(db, events)
   const channels = createChannelService(db, events, users)
-  const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log, { observer: opts.writeObserver, webhookOutbox: opts.webhookOutbox })
+  const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log, {
+    observer: opts.writeObserver,
+    webhookOutbox: opts.webhookOutbox,
+    flushGauge: opts.flushGauge,
+  })
   const sendDeps = { channels, maxPayloadBytes: opts.maxPayloadBytes }
   const streams = createStreamService(db, events, writer, sendDeps)
   const messages = createMessageService(db, writer, { ...sendDeps, users, streams })

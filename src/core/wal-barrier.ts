@@ -1,5 +1,6 @@
 /**
- * Durability barrier for batches committed with `synchronous_commit = off` (real Postgres only).
+ * Durability barrier for batches committed with `synchronous_commit = off` (real Postgres only,
+ * while the WAL flush is slow: flush-gauge.ts); also the writer's timed probe of the flush speed.
  *
  * The writer's batch holds the cluster-wide write lock until its COMMIT; a synchronous COMMIT
  * would hold it through the WAL flush (an fsync: 2–20 ms on this machine), so every batch in the
@@ -21,13 +22,18 @@ export class WalBarrier {
   private inFlight: Promise<void> | undefined
   private next: Promise<void> | undefined
 
-  constructor(private readonly query: RawQuery) {}
+  /** `flushed` is told how long each flush statement took, ms */
+  constructor(
+    private readonly query: RawQuery,
+    private readonly flushed: (ms: number) => void = () => {},
+  ) {}
 
   /** Resolves once everything committed before this call is on disk (a flush that started after it). */
   request(): Promise<void> {
     if (!this.inFlight) {
+      const started = performance.now()
       this.inFlight = this.query(WAL_FLUSH, [])
-        .then(ignore)
+        .then(() => this.flushed(performance.now() - started))
         .finally(() => {
           this.inFlight = undefined
         })

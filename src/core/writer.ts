@@ -16,13 +16,14 @@
  *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors (and, when the batch
  *     commits synchronously — always on PGlite — the senders' read marks);
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
- *     A small batch (≤ SYNC_BATCH_MAX) that finds the writer idle (nothing queued behind a
- *     running batch, no flush pending) commits synchronously with its read marks: one round
- *     trip. Under load, on Postgres, the COMMIT is asynchronous (`synchronous_commit = off` for that transaction, so
- *     the write lock is not held through the WAL fsync); the senders' read marks are then written
- *     outside the lock by a second statement that commits synchronously and so is the batch's WAL
- *     flush (a batch without read marks asks the WalBarrier); it overlaps the next batch's
- *     statement; batches answer in commit order.
+ *     While the WAL flush is fast (FlushGauge: the fastest recent barrier flush ≤ 5 ms),
+ *     every batch commits synchronously with its read marks: one round trip, one transaction.
+ *     While it is slow, only a small batch (≤ SYNC_BATCH_MAX) that finds the writer idle does;
+ *     under load the COMMIT is then asynchronous (`synchronous_commit = off` for that
+ *     transaction, so the write lock is not held through a slow fsync); the senders' read marks
+ *     are then written outside the lock by a second statement that commits synchronously and so
+ *     is the batch's WAL flush (a batch without read marks asks the WalBarrier); it overlaps the
+ *     next batch's statement; batches answer in commit order.
  * No SQL runs per message; a batch costs one statement whatever its size.
  * Live (no_persist) messages skip the batch: their ids come from a block reserved ahead (IdBlock).
  */
@@ -35,6 +36,7 @@ import type { CoreEvents } from './events'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
 import { IdBlock } from './id-block'
 import type { RawQuery } from './raw-query'
+import { FlushGauge } from './flush-gauge'
 import { WAL_FLUSH, WalBarrier } from './wal-barrier'
 import { channelKeyOf, rows } from './sql'
 import type { Message, MessageHeader, SendResult } from './types'
@@ -82,21 +84,24 @@ export interface WriteObserver {
   acknowledged(kind: WriteKind, viaConnection: boolean, commitMs: number): void
   /**
    * a batch statement returned (committed): its size, its wall time, ms (the write lock is held
-   * that long), and whether it committed synchronously (the writer was idle; else it waits for a
-   * WAL-flush statement)
+   * that long), and whether it committed synchronously (else it waits for a WAL-flush statement)
    */
   batchCommitted(items: number, statementMs: number, synchronous: boolean): void
+  /** a WAL-flush barrier statement (a batch without read marks, or the gauge's probe) took this long, ms */
+  walFlushed(ms: number): void
 }
 
 export interface WriterOptions {
   observer?: WriteObserver
   /** webhooks on: each batch also queues its stored messages' `msg.notify` rows, in the same transaction */
   webhookOutbox?: boolean
+  /** judges the WAL flush's speed, so the commit mode (default: a FlushGauge; tests pin a mode) */
+  flushGauge?: FlushGauge
 }
 
 export const WRITE_LOCK = 727_002
 const MAX_BATCH = 2000
-/** the largest batch an idle writer commits synchronously */
+/** while WAL flushes are slow: the largest batch an idle writer commits synchronously */
 const SYNC_BATCH_MAX = 16
 
 export class GroupCommitWriter {
@@ -115,6 +120,8 @@ export class GroupCommitWriter {
   private released: Promise<void> = Promise.resolve()
   /** asynchronously committed batches not yet answered (their WAL flush pending) */
   private unflushed = 0
+  /** how long a WAL flush takes now: fast → batches commit synchronously */
+  private readonly flushes: FlushGauge
 
   constructor(
     private readonly db: Db,
@@ -126,6 +133,7 @@ export class GroupCommitWriter {
     this.liveIds = new IdBlock(query)
     this.outbox = options.webhookOutbox ?? false
     this.observer = options.observer
+    this.flushes = options.flushGauge ?? new FlushGauge()
   }
 
   submit(item: WriteItem): Promise<SendResult> {
@@ -184,13 +192,18 @@ export class GroupCommitWriter {
     this.barrier ??= this.query.kind !== 'postgres'
       ? Promise.resolve(undefined)
       : this.query(WAL_FLUSH, []).then(
-          () => new WalBarrier(this.query),
+          () => new WalBarrier(this.query, (ms) => this.flushMeasured(ms)),
           (e) => {
             this.log.warn('WAL flush barrier unavailable: batches commit synchronously', { error: e instanceof Error ? e.message : String(e) })
             return undefined
           },
         )
     return this.barrier
+  }
+
+  private flushMeasured(ms: number): void {
+    this.flushes.record(ms)
+    this.observer?.walFlushed(ms)
   }
 
   private async drain(): Promise<void> {
@@ -204,20 +217,22 @@ export class GroupCommitWriter {
         await new Promise((r) => setImmediate(r))
         const batch = this.queue.splice(0, MAX_BATCH)
         const started = performance.now()
-        // A small batch that finds the writer idle (first batch of this drain, no batch awaiting
-        // its flush) commits synchronously, read marks included — one round trip instead of two,
-        // while the write lock's extra hold through the fsync delays hardly anyone. Under load
-        // (sends queued while the previous batch ran, or a batch of many senders at once),
-        // batches commit asynchronously and their flushes overlap the next batch's statement (a
-        // large batch would hold the cluster's write lock through its fsync).
-        const asyncCommit = barrier !== undefined && (!firstBatch || this.unflushed > 0 || batch.length > SYNC_BATCH_MAX)
+        // While WAL flushes are fast, every batch commits synchronously, read marks included: one
+        // statement, one transaction, the write lock held through a short fsync. While they are
+        // slow (or not yet measured), only a small batch that finds the writer idle (first batch of
+        // this drain, no batch awaiting its flush) does; under load batches commit asynchronously
+        // and their flushes overlap the next batch's statement, so no batch holds the cluster's
+        // write lock through a slow fsync.
+        if (barrier) this.flushes.probeIfStale(() => barrier.request())
+        const asyncCommit = barrier !== undefined && !this.flushes.fast && (!firstBatch || this.unflushed > 0 || batch.length > SYNC_BATCH_MAX)
         firstBatch = false
         const committed = await this.commitOrSplit(batch, asyncCommit)
         this.observer?.batchCommitted(batch.length, performance.now() - started, !asyncCommit)
         const answers = committed.map((c) => c.answer)
         if (!asyncCommit || !barrier) {
-          // in commit order: an asynchronous batch before this one has answered (unflushed was 0)
-          for (const answer of answers) answer()
+          if (this.unflushed === 0) for (const answer of answers) answer()
+          // an earlier asynchronous batch still awaits its flush: answer after it, in commit order
+          else this.released = this.released.then(() => answers.forEach((answer) => answer()))
           continue
         }
         // Committed (visible, lock released) but maybe not yet on disk. The senders' read marks

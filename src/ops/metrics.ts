@@ -32,6 +32,8 @@ export class Metrics implements WriteObserver {
   private latencyCount = 0
   /** group-commit batches: how many, how many sends in them, seconds spent in their statements */
   readonly batches = { count: 0, items: 0, seconds: 0, synchronous: 0 }
+  /** WAL-flush statements the writer timed (read marks, barrier, probes) and their wall time */
+  readonly walFlushes = { count: 0, seconds: 0 }
   private sources: MetricsSources | undefined
 
   bind(sources: MetricsSources): void {
@@ -61,6 +63,12 @@ export class Metrics implements WriteObserver {
     if (synchronous) this.batches.synchronous++
     this.batches.items += items
     this.batches.seconds += statementMs / 1000
+  }
+
+  /** WriteObserver: a WAL-flush statement returned */
+  walFlushed(ms: number): void {
+    this.walFlushes.count++
+    this.walFlushes.seconds += ms / 1000
   }
 
   async render(): Promise<string> {
@@ -97,12 +105,16 @@ export class Metrics implements WriteObserver {
     const hc = s?.hubCounters ?? { publishes: 0, callbackDeliveries: 0, slowConsumers: 0 }
     metric('bunim_writer_batches_total', 'counter', 'Group-commit batches (one SQL statement each) run by this node.')
     out.push(`bunim_writer_batches_total ${this.batches.count}`)
-    metric('bunim_writer_sync_batches_total', 'counter', 'Of those, batches committed synchronously in one round trip because the writer was idle (the others commit asynchronously and wait for a WAL-flush statement).')
+    metric('bunim_writer_sync_batches_total', 'counter', 'Of those, batches committed synchronously in one round trip (all while WAL flushes are fast, else only when the writer was idle); the others commit asynchronously and wait for a WAL-flush statement.')
     out.push(`bunim_writer_sync_batches_total ${this.batches.synchronous}`)
     metric('bunim_writer_batch_items_total', 'counter', 'Sends carried by those batches (items / batches = mean batch size).')
     out.push(`bunim_writer_batch_items_total ${this.batches.items}`)
     metric('bunim_writer_statement_seconds_total', 'counter', 'Wall time spent in batch statements (rate ≈ 1 means the writer is never idle: the database bounds persisted sends).')
     out.push(`bunim_writer_statement_seconds_total ${this.batches.seconds}`)
+    metric('bunim_writer_wal_flushes_total', 'counter', 'WAL-flush statements the writer timed on Postgres (read marks of asynchronous batches, barrier requests, a probe per second while it works).')
+    out.push(`bunim_writer_wal_flushes_total ${this.walFlushes.count}`)
+    metric('bunim_writer_wal_flush_seconds_total', 'counter', 'Their wall time (per flush: above 2–4 ms the writer commits asynchronously).')
+    out.push(`bunim_writer_wal_flush_seconds_total ${this.walFlushes.seconds}`)
     metric('bunim_deliveries_total', 'counter', 'Live deliveries on this node: topic = one pub/sub publish (reaches every subscribed socket of the topic), callback = one delivery to one connection (SSE, poll, WKProto).')
     out.push(`bunim_deliveries_total{path="topic"} ${hc.publishes}`, `bunim_deliveries_total{path="callback"} ${hc.callbackDeliveries}`)
     metric('bunim_slow_consumers_total', 'counter', 'Connections cut off because they fell behind (send buffer past the limit).')
