@@ -3,8 +3,8 @@
  * while the WAL flush is slow: flush-gauge.ts); also the writer's timed probe of the flush speed.
  *
  * The writer's batch holds the cluster-wide write lock until its COMMIT; a synchronous COMMIT
- * would hold it through the WAL flush (an fsync: 2–20 ms on this machine), so every batch in the
- * cluster would wait for the previous one's disk write. Instead the batch commits asynchronously
+ * would hold it through the WAL flush (an fsync: 2–20 ms on the day this was measured), so every
+ * batch in the cluster would wait for the previous one's disk write. Instead the batch commits asynchronously
  * (visible, lock released, in message_id order) and its answers wait for this barrier: a tiny
  * transaction that writes one WAL record and commits synchronously. Its commit flushes the WAL up
  * to its own record, which lies after the commit record of every batch that returned before it
