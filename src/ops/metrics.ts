@@ -113,7 +113,7 @@ export class Metrics implements WriteObserver {
     out.push(`bunim_writer_statement_seconds_total ${this.batches.seconds}`)
     metric('bunim_writer_wal_flushes_total', 'counter', 'WAL-flush statements the writer timed on Postgres (read marks of asynchronous batches, barrier requests, a probe per second while it works).')
     out.push(`bunim_writer_wal_flushes_total ${this.walFlushes.count}`)
-    metric('bunim_writer_wal_flush_seconds_total', 'counter', 'Their wall time (per flush: above 2–4 ms the writer commits asynchronously).')
+    metric('bunim_writer_wal_flush_seconds_total', 'counter', 'Their wall time (the writer commits synchronously while the fastest of the last eight is ≤ 5 ms, asynchronously once it is > 8 ms).')
     out.push(`bunim_writer_wal_flush_seconds_total ${this.walFlushes.seconds}`)
     metric('bunim_deliveries_total', 'counter', 'Live deliveries on this node: topic = one pub/sub publish (reaches every subscribed socket of the topic), callback = one delivery to one connection (SSE, poll, WKProto).')
     out.push(`bunim_deliveries_total{path="topic"} ${hc.publishes}`, `bunim_deliveries_total{path="callback"} ${hc.callbackDeliveries}`)
