@@ -35,7 +35,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const applied = await migrate(database)
     if (applied.length) log.info('migrations applied', { applied })
     const metrics = new Metrics()
-    const core = await createCore({ database, log, maxPayloadBytes: config.maxPayloadBytes, writeObserver: metrics, webhookOutbox: !!config.webhookUrl })
+    const core = await createCore({
+      database,
+      log,
+      maxPayloadBytes: config.maxPayloadBytes,
+      writeObserver: metrics,
+      webhookOutbox: !!config.webhookUrl,
+      clustered: !!config.natsUrl,
+    })
     const nodeId = config.nodeId ?? `${hostname()}-${process.pid}`
     // Cluster (NATS_URL): the hub hears local and remote events through the bus, in seq order per channel.
     // Its stop is registered before the writer's, so sends flushed at shutdown still reach other nodes.

@@ -1,10 +1,11 @@
 /**
  * How long a WAL flush (a synchronous COMMIT's fsync plus a round trip) costs on this database,
  * timed on the writer's barrier statements: a batch's flush when it has no read marks, and a probe
- * when none ran for a second while the writer works. The writer commits every batch synchronously
- * while flushes are fast — one statement and one transaction per batch, the write lock held
- * through a short fsync — and falls back to asynchronous commits with a separate flush while they
- * are slow, so a slow disk never holds the cluster's write lock (docs/decisions.md, "Write path").
+ * when none ran for a second while the writer works. Used by a cluster node's writer (a node
+ * alone always commits synchronously): it commits every batch synchronously while flushes are
+ * fast — one statement and one transaction per batch, the write lock held through a short fsync —
+ * and falls back to asynchronous commits with a separate flush while they are slow, so a slow
+ * disk never holds the cluster's write lock (docs/decisions.md, "Write path").
  *
  * The estimate is the fastest of the last few flushes: under load each flush also waits for the
  * CPU and for the WAL lock behind the batches' own commits (measured here: 1.9–8.9 ms per probe at

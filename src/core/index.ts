@@ -23,7 +23,9 @@ export interface CoreOptions {
   writeObserver?: WriteObserver
   /** webhooks on: message batches queue `msg.notify` rows in their own transaction */
   webhookOutbox?: boolean
-  /** the writer's judge of WAL-flush speed (tests pin the commit mode) */
+  /** other nodes write to this database (a cluster): see WriterOptions.clustered */
+  clustered?: boolean
+  /** in a cluster, the writer's judge of WAL-flush speed (tests pin the commit mode) */
   flushGauge?: FlushGauge
 }
 
@@ -35,6 +37,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log, {
     observer: opts.writeObserver,
     webhookOutbox: opts.webhookOutbox,
+    clustered: opts.clustered,
     flushGauge: opts.flushGauge,
   })
   const sendDeps = { channels, maxPayloadBytes: opts.maxPayloadBytes }

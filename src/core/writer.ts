@@ -16,14 +16,15 @@
  *  4. multi-row INSERTs of the messages, command-queue rows, stream anchors (and, when the batch
  *     commits synchronously — always on PGlite — the senders' read marks);
  *  5. COMMIT — only then is each send resolved and its `message` event emitted, in id order.
- *     While the WAL flush is fast (FlushGauge: the fastest recent barrier flush ≤ 5 ms),
- *     every batch commits synchronously with its read marks: one round trip, one transaction.
- *     While it is slow, only a small batch (≤ SYNC_BATCH_MAX) that finds the writer idle does;
- *     under load the COMMIT is then asynchronous (`synchronous_commit = off` for that
- *     transaction, so the write lock is not held through a slow fsync); the senders' read marks
- *     are then written outside the lock by a second statement that commits synchronously and so
- *     is the batch's WAL flush (a batch without read marks asks the WalBarrier); it overlaps the
- *     next batch's statement; batches answer in commit order.
+ *     A node alone on its database commits every batch synchronously with its read marks: one
+ *     round trip, one transaction (the lock it holds through the fsync is wanted by no other
+ *     writer). In a cluster the same holds while the WAL flush is fast (FlushGauge: the fastest
+ *     recent barrier flush ≤ 5 ms); while it is slow the COMMIT is asynchronous
+ *     (`synchronous_commit = off` for that transaction, so no node holds the cluster's write
+ *     lock through a slow fsync); the senders' read marks are then written outside the lock by a
+ *     second statement that commits synchronously and so is the batch's WAL flush (a batch
+ *     without read marks asks the WalBarrier); it overlaps the next batch's statement; batches
+ *     answer in commit order.
  * No SQL runs per message; a batch costs one statement whatever its size.
  * Live (no_persist) messages skip the batch: their ids come from a block reserved ahead (IdBlock).
  */
@@ -95,14 +96,17 @@ export interface WriterOptions {
   observer?: WriteObserver
   /** webhooks on: each batch also queues its stored messages' `msg.notify` rows, in the same transaction */
   webhookOutbox?: boolean
-  /** judges the WAL flush's speed, so the commit mode (default: a FlushGauge; tests pin a mode) */
+  /**
+   * other nodes write to this database too (a cluster): a slow WAL flush then moves out of the
+   * write lock (asynchronous commits + barrier). Alone, every batch commits synchronously.
+   */
+  clustered?: boolean
+  /** in a cluster, judges the WAL flush's speed, so the commit mode (default: a FlushGauge; tests pin a mode) */
   flushGauge?: FlushGauge
 }
 
 export const WRITE_LOCK = 727_002
 const MAX_BATCH = 2000
-/** while WAL flushes are slow: the largest batch an idle writer commits synchronously */
-const SYNC_BATCH_MAX = 16
 
 export class GroupCommitWriter {
   private queue: Pending[] = []
@@ -114,7 +118,7 @@ export class GroupCommitWriter {
   private readonly liveIds: IdBlock
   private readonly outbox: boolean
   private readonly observer: WriteObserver | undefined
-  /** Postgres: batches commit asynchronously and answer after a WAL-flush barrier (decided on first use) */
+  /** clustered Postgres: batches may commit asynchronously and answer after a WAL-flush barrier (decided on first use) */
   private barrier: Promise<WalBarrier | undefined> | undefined
   /** answers of committed batches waiting for their barrier, released in batch order */
   private released: Promise<void> = Promise.resolve()
@@ -122,6 +126,8 @@ export class GroupCommitWriter {
   private unflushed = 0
   /** how long a WAL flush takes now: fast → batches commit synchronously */
   private readonly flushes: FlushGauge
+  /** other nodes take the write lock too */
+  private readonly clustered: boolean
 
   constructor(
     private readonly db: Db,
@@ -134,6 +140,7 @@ export class GroupCommitWriter {
     this.outbox = options.webhookOutbox ?? false
     this.observer = options.observer
     this.flushes = options.flushGauge ?? new FlushGauge()
+    this.clustered = options.clustered ?? false
   }
 
   submit(item: WriteItem): Promise<SendResult> {
@@ -185,11 +192,14 @@ export class GroupCommitWriter {
   }
 
   /**
-   * Real Postgres, when the server lets us write a WAL record: async commits + barrier. Otherwise
-   * (PGlite: one connection, nothing to overlap) each batch commits synchronously.
+   * A cluster on real Postgres, when the server lets us write a WAL record: async commits +
+   * barrier while the flush is slow. Otherwise each batch commits synchronously: alone on the
+   * database, holding the write lock through the fsync delays no other node, and one statement per
+   * batch beats two (measured with a 10 ms fsync: docs/performance.md, "Round of 2026-12-04");
+   * PGlite has one connection, nothing to overlap.
    */
   private useBarrier(): Promise<WalBarrier | undefined> {
-    this.barrier ??= this.query.kind !== 'postgres'
+    this.barrier ??= this.query.kind !== 'postgres' || !this.clustered
       ? Promise.resolve(undefined)
       : this.query(WAL_FLUSH, []).then(
           () => new WalBarrier(this.query, (ms) => this.flushMeasured(ms)),
@@ -211,21 +221,18 @@ export class GroupCommitWriter {
     this.running = true
     try {
       const barrier = await this.useBarrier()
-      let firstBatch = true
       while (this.queue.length) {
         // Let the senders just acknowledged queue their next message first: batches stay full.
         await new Promise((r) => setImmediate(r))
         const batch = this.queue.splice(0, MAX_BATCH)
         const started = performance.now()
-        // While WAL flushes are fast, every batch commits synchronously, read marks included: one
-        // statement, one transaction, the write lock held through a short fsync. While they are
-        // slow (or not yet measured), only a small batch that finds the writer idle (first batch of
-        // this drain, no batch awaiting its flush) does; under load batches commit asynchronously
-        // and their flushes overlap the next batch's statement, so no batch holds the cluster's
-        // write lock through a slow fsync.
+        // In a cluster, while WAL flushes are fast, every batch commits synchronously, read marks
+        // included: one statement, one transaction, the write lock held through a short fsync.
+        // While they are slow (or not yet measured) batches commit asynchronously and their
+        // flushes overlap the next batch's statement, so no node holds the cluster's write lock
+        // through a slow fsync.
         if (barrier) this.flushes.probeIfStale(() => barrier.request())
-        const asyncCommit = barrier !== undefined && !this.flushes.fast && (!firstBatch || this.unflushed > 0 || batch.length > SYNC_BATCH_MAX)
-        firstBatch = false
+        const asyncCommit = barrier !== undefined && !this.flushes.fast
         const committed = await this.commitOrSplit(batch, asyncCommit)
         this.observer?.batchCommitted(batch.length, performance.now() - started, !asyncCommit)
         const answers = committed.map((c) => c.answer)

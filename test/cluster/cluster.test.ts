@@ -95,6 +95,12 @@ describe.skipIf(!!unavailable)('cluster: three nodes, one database, one NATS', (
     const ids = ws.frames.map((f) => f.MsgId as string)
     expect(ids).toEqual([...ids].sort())
     expect(new Set(ws.frames.map((f) => f.Content)).size).toBe(TOTAL)
+    // Cluster nodes share the write lock, so their writers time the WAL flush to pick the commit
+    // mode (a node alone commits synchronously without measuring: test/ops/metrics.test.ts).
+    for (const node of [A, B]) {
+      const metrics = await (await fetch(`${node.url}/metrics`)).text()
+      expect(Number(/^bunim_writer_wal_flushes_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1)
+    }
   }, 60_000)
 
   test('a person message sent through node A reaches the peer on node B (channel created by that first message)', async () => {
