@@ -34,7 +34,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const events = new CoreEvents()
   const users = createUserService(db, events)
   const channels = createChannelService(db, events, users)
-  const writer = new GroupCommitWriter(db, rawQuery(opts.database), events, opts.log, {
+  const query = rawQuery(opts.database)
+  const writer = new GroupCommitWriter(db, query, events, opts.log, {
     observer: opts.writeObserver,
     webhookOutbox: opts.webhookOutbox,
     clustered: opts.clustered,
@@ -48,7 +49,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     users,
     channels,
     messages,
-    conversations: createConversationService(db, channels, streams),
+    conversations: createConversationService(db, query, channels, streams),
     commands: createCommandQueueService(db),
     streams,
   }
