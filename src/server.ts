@@ -55,8 +55,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     lifecycle.onStop('webhooks', () => webhooks?.stop())
     // Flush accepted sends before the database closes (stop steps run in reverse order).
     lifecycle.onStop('message writer', () => core.messages.flush())
-    const hub = new Hub({ core: cluster ? { events: cluster.events, channels: core.channels } : core, log })
+    const hub = new Hub({
+      core: cluster ? { events: cluster.events, channels: core.channels } : core,
+      log,
+      announceReplacement: cluster && ((r) => cluster.announceReplacement(r)),
+    })
     cluster?.setLocalPresence(hub)
+    cluster?.onReplacement((r) => hub.replacedElsewhere(r.key, r.at))
     const ctx: AppContext = {
       core,
       config,

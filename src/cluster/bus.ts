@@ -10,7 +10,8 @@
  * - Presence: `<cluster>.presence` is a request every other node answers with its local
  *   connections; the asker waits for the live peers it knows (heartbeats on `<cluster>.ctl`) or a
  *   short timeout, whichever comes first.
- * - Notices on `<cluster>.ctl`: heartbeats, and WKProto logins (the device rule across nodes).
+ * - Notices on `<cluster>.ctl`: heartbeats, WKProto logins (the device rule across nodes), and
+ *   quick-im attaches with a replace key (same session + platform replaces across nodes).
  * A lost NATS connection is logged and retried forever; local connections keep being served.
  */
 import { randomUUID } from 'node:crypto'
@@ -23,6 +24,16 @@ import { ChannelSequencer } from './sequencer'
 import * as wire from './wire'
 
 export type WkLogin = Omit<Extract<wire.Notice, { kind: 'wk_login' }>, 'kind' | 'origin'>
+export type Replacement = Omit<Extract<wire.Notice, { kind: 'replace' }>, 'kind' | 'origin'>
+
+/** adds a handler to a list; returns its remover */
+function addHandler<T>(list: ((x: T) => void)[], handler: (x: T) => void): () => void {
+  list.push(handler)
+  return () => {
+    const i = list.indexOf(handler)
+    if (i >= 0) list.splice(i, 1)
+  }
+}
 
 export interface ClusterBusOptions {
   natsUrl: string
@@ -54,6 +65,7 @@ export class ClusterBus implements PresenceService {
   private readonly peers = new Map<string, number>()
   private readonly subs: Subscription[] = []
   private readonly loginHandlers: ((login: WkLogin) => void)[] = []
+  private readonly replaceHandlers: ((r: Replacement) => void)[] = []
   private local: PresenceService | undefined
   private unsubscribeCore: (() => void) | undefined
   private heartbeat: ReturnType<typeof setInterval> | undefined
@@ -143,11 +155,17 @@ export class ClusterBus implements PresenceService {
   }
 
   onWkLogin(handler: (login: WkLogin) => void): () => void {
-    this.loginHandlers.push(handler)
-    return () => {
-      const i = this.loginHandlers.indexOf(handler)
-      if (i >= 0) this.loginHandlers.splice(i, 1)
-    }
+    return addHandler(this.loginHandlers, handler)
+  }
+
+  // ── quick-im's same-session-and-platform replacement across nodes ─────────────────────────
+
+  announceReplacement(r: Replacement): void {
+    this.publish(this.subjects.ctl, wire.encodeNotice({ kind: 'replace', origin: this.origin, ...r }))
+  }
+
+  onReplacement(handler: (r: Replacement) => void): () => void {
+    return addHandler(this.replaceHandlers, handler)
   }
 
   // ── lifecycle ──────────────────────────────────────────────────────────────────────────────
@@ -231,14 +249,21 @@ export class ClusterBus implements PresenceService {
         return
       case 'wk_login': {
         const { uid, deviceFlag, deviceId, deviceLevel } = n
-        for (const h of [...this.loginHandlers]) {
-          try {
-            h({ uid, deviceFlag, deviceId, deviceLevel })
-          } catch (err) {
-            this.opts.log.error('cluster wk_login handler failed', { error: errText(err) })
-          }
-        }
+        this.runHandlers(n.kind, this.loginHandlers, { uid, deviceFlag, deviceId, deviceLevel })
         return
+      }
+      case 'replace':
+        if (typeof n.key === 'string' && typeof n.at === 'number') this.runHandlers(n.kind, this.replaceHandlers, { key: n.key, at: n.at })
+        return
+    }
+  }
+
+  private runHandlers<T>(kind: string, handlers: ((x: T) => void)[], x: T): void {
+    for (const h of [...handlers]) {
+      try {
+        h(x)
+      } catch (err) {
+        this.opts.log.error(`cluster ${kind} handler failed`, { error: errText(err) })
       }
     }
   }

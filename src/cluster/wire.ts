@@ -20,6 +20,11 @@ export type Notice =
   | { kind: 'bye'; origin: string }
   /** a WKProto session authenticated: other nodes apply the device rule to their older sessions */
   | { kind: 'wk_login'; origin: string; uid: string; deviceFlag: number; deviceId: string; deviceLevel: number }
+  /**
+   * a connection with a replace key attached (quick-im: same session + platform) at `at` (ms since
+   * the epoch, the origin's clock): other nodes end their older connection with that key
+   */
+  | { kind: 'replace'; origin: string; key: string; at: number }
 
 export interface PresenceQuery {
   origin: string

@@ -28,6 +28,8 @@ export interface HubOptions {
   sendBufferLimit?: number
   /** how often every topic socket's buffer is checked, besides after each backpressured send */
   sweepIntervalMs?: number
+  /** cluster: tells the other nodes a connection with a replace key attached here (see replacedElsewhere) */
+  announceReplacement?: (r: { key: string; at: number }) => void
 }
 
 const SEP = '\u0001'
@@ -42,6 +44,8 @@ interface Entry {
   detached: boolean
   /** presenceListener was told it came online (so it is told when it goes) */
   announced?: boolean
+  /** when it attached, ms since the epoch (which of two connections with one replace key is older) */
+  attachedAt: number
 }
 
 interface ChannelSubs {
@@ -91,11 +95,13 @@ export class Hub {
    */
   async attach(conn: HubConnection): Promise<void> {
     if (conn.topic && !this.formats.has(conn.topic.format)) throw new Error(`unknown frame format ${conn.topic.format}`)
+    const attachedAt = Date.now()
     if (conn.replaceKey) {
       const older = this.byReplaceKey.get(conn.replaceKey)
       if (older) this.end(older, 'replaced')
+      this.opts.announceReplacement?.({ key: conn.replaceKey, at: attachedAt })
     }
-    const entry: Entry = { conn, channels: new Set(), removedWhileLoading: new Set(), detached: false }
+    const entry: Entry = { conn, channels: new Set(), removedWhileLoading: new Set(), detached: false, attachedAt }
     this.entries.set(conn.id, entry)
     let set = this.byUid.get(conn.uid)
     if (!set) this.byUid.set(conn.uid, (set = new Set()))
@@ -362,6 +368,17 @@ export class Hub {
   }
 
   // ── ending connections ──────────────────────────────────────────────────────────────────
+
+  /**
+   * A connection with this replace key attached on another node at `at` (that node's clock): the
+   * local one ends as replaced if it attached earlier. Of two such connections the later survives
+   * on both nodes, whichever notice arrives first; equal times keep both, and so can clocks skewed
+   * by more than the time between the two attaches.
+   */
+  replacedElsewhere(key: string, at: number): void {
+    const local = this.byReplaceKey.get(key)
+    if (local && local.attachedAt < at) this.end(local, 'replaced')
+  }
 
   private remove(e: Entry): void {
     if (e.detached) return

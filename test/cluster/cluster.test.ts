@@ -192,6 +192,25 @@ describe.skipIf(!!unavailable)('cluster: three nodes, one database, one NATS', (
     expect(B.ctx.hub.online([u]).length).toBe(1)
   }, 30_000)
 
+  test('a quick-im connection on node B replaces the same session and platform on node A (4001), not another platform', async () => {
+    const [s, peer] = [uniq('qr'), uniq('qp')]
+    const conv = (await qim(A, '/inner/create_conversation', { conversation_type: 0, sessions: [s, peer] })).ConversationId as string
+    const [web, app, tp] = await Promise.all([qim(A, '/inner/get_token', { session: s, platform: 1 }), qim(A, '/inner/get_token', { session: s, platform: 2 }), qim(A, '/inner/get_token', { session: peer, platform: 1 })])
+    const older = await openWs(wsUrl(A, web))
+    const otherPlatform = await openWs(wsUrl(C, app))
+    clients.push({ close: () => older.ws.close() }, { close: () => otherPlatform.ws.close() })
+    await eventually(() => A.ctx.hub.online([s]).length === 1 && C.ctx.hub.online([s]).length === 1)
+    const newer = await openWs(wsUrl(B, web))
+    clients.push({ close: () => newer.ws.close() })
+    expect((await older.closed).code).toBe(4001)
+    await eventually(() => A.ctx.hub.online([s]).length === 0 && B.ctx.hub.online([s]).length === 1)
+    await qim(A, '/send_msg', { conversation_id: conv, status: 0, type: 1, content: 'after the replacement' }, tp)
+    await eventually(() => newer.frames.length === 1 && otherPlatform.frames.length === 1)
+    expect(older.frames).toEqual([])
+    expect(newer.ws.readyState).toBe(WebSocket.OPEN)
+    expect(otherPlatform.ws.readyState).toBe(WebSocket.OPEN)
+  }, 30_000)
+
   test('a node stopped mid-burst: every acknowledged message is stored and delivered; the others keep serving', async () => {
     const [sender, r] = [uniq('s'), uniq('r')]
     const channel = uniq('g')

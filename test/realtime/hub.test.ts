@@ -163,6 +163,22 @@ describe('hub', () => {
     server.ctx.hub.detach(cb.conn)
   })
 
+  test('a replacement announced by another node ends the local connection with that key only if it is older', async () => {
+    const a = uid('r')
+    const cb = callbackConn(a, { replaceKey: `test-replace-${a}` })
+    const before = Date.now()
+    await server.ctx.hub.attach(cb.conn)
+    // a connection that attached elsewhere before this one: this one stays
+    server.ctx.hub.replacedElsewhere(`test-replace-${a}`, before - 1000)
+    server.ctx.hub.replacedElsewhere(`test-replace-other-${a}`, Date.now() + 1000)
+    expect(cb.closes).toEqual([])
+    expect(server.ctx.hub.online([a]).length).toBe(1)
+    // a newer one elsewhere: this one is replaced
+    server.ctx.hub.replacedElsewhere(`test-replace-${a}`, Date.now() + 1000)
+    expect(cb.closes).toEqual(['replaced'])
+    expect(server.ctx.hub.online([a]).length).toBe(0)
+  })
+
   test('shutdown ends every live connection promptly', async () => {
     const other = await startTestServer()
     const o = new QuickIm(other)
