@@ -248,8 +248,8 @@ export class ClusterBus implements PresenceService {
         this.peers.delete(n.origin)
         return
       case 'wk_login': {
-        const { uid, deviceFlag, deviceId, deviceLevel } = n
-        this.runHandlers(n.kind, this.loginHandlers, { uid, deviceFlag, deviceId, deviceLevel })
+        const { uid, deviceFlag, deviceId, deviceLevel, at } = n
+        if (typeof uid === 'string' && typeof at === 'number') this.runHandlers(n.kind, this.loginHandlers, { uid, deviceFlag, deviceId, deviceLevel, at })
         return
       }
       case 'replace':

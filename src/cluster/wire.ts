@@ -18,8 +18,11 @@ export type Notice =
   /** a node is alive (sent every few seconds, and on start); `bye` = it is stopping */
   | { kind: 'hello'; origin: string }
   | { kind: 'bye'; origin: string }
-  /** a WKProto session authenticated: other nodes apply the device rule to their older sessions */
-  | { kind: 'wk_login'; origin: string; uid: string; deviceFlag: number; deviceId: string; deviceLevel: number }
+  /**
+   * a WKProto session authenticated at `at` (ms since the epoch, the origin's clock): other nodes
+   * apply the device rule to their sessions that logged in earlier
+   */
+  | { kind: 'wk_login'; origin: string; uid: string; deviceFlag: number; deviceId: string; deviceLevel: number; at: number }
   /**
    * a connection with a replace key attached (quick-im: same session + platform) at `at` (ms since
    * the epoch, the origin's clock): other nodes end their older connection with that key

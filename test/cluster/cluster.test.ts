@@ -192,6 +192,26 @@ describe.skipIf(!!unavailable)('cluster: three nodes, one database, one NATS', (
     expect(B.ctx.hub.online([u]).length).toBe(1)
   }, 30_000)
 
+  test('a WKProto login announced from another node with an earlier login time kicks nobody; a later one kicks', async () => {
+    const [u, witness] = [uniq('race'), uniq('witness')]
+    for (const uid of [u, witness]) await post(A, '/user/token', { uid, token: 'tk', device_flag: 1, device_level: 1 })
+    const onA = await wkConnect(A, u, 'tk', 1)
+    const witnessOnA = await wkConnect(A, witness, 'tk', 1)
+    clients.push(onA, witnessOnA)
+    await eventually(() => A.ctx.hub.online([u, witness]).length === 2)
+    const now = Date.now()
+    // node B's login lost the race: it logged in before the session on node A
+    B.ctx.cluster!.announceWkLogin({ uid: u, deviceFlag: 1, deviceId: 'other', deviceLevel: 1, at: now - 60_000 })
+    // NATS keeps one publisher's order: once the witness is kicked, the stale notice was handled
+    B.ctx.cluster!.announceWkLogin({ uid: witness, deviceFlag: 1, deviceId: 'other', deviceLevel: 1, at: now + 60_000 })
+    await eventually(() => disconnects(witnessOnA).length === 1)
+    expect(disconnects(onA)).toEqual([])
+    expect(A.ctx.hub.online([u]).length).toBe(1)
+    B.ctx.cluster!.announceWkLogin({ uid: u, deviceFlag: 1, deviceId: 'other', deviceLevel: 1, at: now + 60_000 })
+    await eventually(() => disconnects(onA).length === 1)
+    expect(disconnects(onA)[0]!.reasonCode).toBe(12)
+  }, 30_000)
+
   test('a quick-im connection on node B replaces the same session and platform on node A (4001), not another platform', async () => {
     const [s, peer] = [uniq('qr'), uniq('qp')]
     const conv = (await qim(A, '/inner/create_conversation', { conversation_type: 0, sessions: [s, peer] })).ConversationId as string

@@ -3,6 +3,7 @@
  * timeouts and RECV re-delivery, and what sessions need (core, hub, log). One per AppContext, shared
  * by the WebSocket route and the TCP listener.
  */
+import type { WkLogin } from '../../cluster/bus'
 import type { AppContext } from '../../context'
 import type { Core } from '../../core/core'
 import type { Logger } from '../../log'
@@ -33,7 +34,7 @@ export class WkProtoService {
     this.ticker.unref?.()
     // A login on another node applies the same device rule to this node's (older) sessions.
     this.cluster = ctx.cluster
-    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l.uid, l.deviceFlag, l.deviceId, l.deviceLevel))
+    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l))
   }
 
   /** A new connection: the transport feeds it bytes/text and tells it when the socket closes. */
@@ -62,15 +63,22 @@ export class WkProtoService {
    * device ends only older connections of its own device id.
    */
   kickOlderDevices(newer: WkSession): void {
-    this.kickOlder(newer.uid, newer.deviceFlag, newer.deviceId, newer.deviceLevel, newer)
-    this.cluster?.announceWkLogin({ uid: newer.uid, deviceFlag: newer.deviceFlag, deviceId: newer.deviceId, deviceLevel: newer.deviceLevel })
+    const login: WkLogin = { uid: newer.uid, deviceFlag: newer.deviceFlag, deviceId: newer.deviceId, deviceLevel: newer.deviceLevel, at: newer.loggedInAt }
+    this.kickOlder(login, newer)
+    this.cluster?.announceWkLogin(login)
   }
 
-  private kickOlder(uid: string, deviceFlag: number, deviceId: string, deviceLevel: number, newer?: WkSession): void {
-    for (const old of [...(this.byUid.get(uid) ?? [])]) {
-      if (old === newer || old.deviceFlag !== deviceFlag) continue
-      const sameDevice = old.deviceId !== '' && old.deviceId === deviceId
-      if (deviceLevel === 1) old.kick(!sameDevice)
+  /**
+   * A login on this node (`newer`) outranks every registered session. One from another node outranks
+   * only sessions that logged in before `login.at`: of two logins racing on two nodes the later
+   * survives on both, whichever notice arrives first (equal times keep both).
+   */
+  private kickOlder(login: WkLogin, newer?: WkSession): void {
+    for (const old of [...(this.byUid.get(login.uid) ?? [])]) {
+      if (old === newer || old.deviceFlag !== login.deviceFlag) continue
+      if (!newer && old.loggedInAt >= login.at) continue
+      const sameDevice = old.deviceId !== '' && old.deviceId === login.deviceId
+      if (login.deviceLevel === 1) old.kick(!sameDevice)
       else if (sameDevice) old.kick(false)
     }
   }

@@ -66,6 +66,8 @@ export class WkSession {
   uid = ''
   deviceFlag = 0
   deviceId = ''
+  /** when CONNACK success was written (ms since the epoch): orders logins across nodes */
+  loggedInAt = 0
   deviceLevel = 0
   private keys: SessionKeys | undefined
   private readonly splitter = new FrameSplitter()
@@ -252,7 +254,7 @@ export class WkSession {
   /** CONNACK success is written: kick older devices, follow the user's channels, run what queued up. */
   private opened(): void {
     this.state = 'open'
-    this.lastActivity = Date.now()
+    this.lastActivity = this.loggedInAt = Date.now()
     this.service.kickOlderDevices(this)
     this.service.register(this)
     const conn: HubConnection = {
