@@ -23,7 +23,7 @@ import type { ConversationService, ConversationView } from './core'
 import { forbidden, invalid, notFound } from './errors'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
 import type { RawQuery } from './raw-query'
-import { channelKeyOf, rows } from './sql'
+import { channelKeyOf } from './sql'
 import type { StreamInternals } from './streams'
 import type { ChannelKey } from './types'
 import { WRITE_LOCK } from './writer'
@@ -74,6 +74,19 @@ const SYNC_QUERY = `with me as materialized (
   where c.last_msg_seq > greatest(me.join_seq, coalesce(me.deleted_seq, 0))
     and greatest(c.last_message_id, coalesce(me.version, 0)) > $2
   order by c.last_message_id desc`
+
+/**
+ * The newest messages of several channels ($1 jsonb `[{c, t, s}]`: channel, type, the client's seq;
+ * $2 how many per channel), each above the seq the client already has. Prepared like SYNC_QUERY.
+ */
+const RECENTS_QUERY = `select ${MESSAGE_COLUMNS.split(', ')
+  .map((c) => 'm.' + c)
+  .join(', ')}
+  from jsonb_to_recordset($1::jsonb) as k(c text, t smallint, s bigint)
+  cross join lateral (
+    select * from messages where channel_id = k.c and channel_type = k.t and message_seq > 0 and message_seq > k.s
+    order by message_seq desc limit $2
+  ) m`
 
 /** `id:type:seq|…` with person ids as the peer uid → stored key → seq */
 export function parseLastMsgSeqs(uid: string, text: string): Map<string, number> {
@@ -133,20 +146,14 @@ export function createConversationService(db: Db, query: RawQuery, channels: Cha
         })
       } else if (msgCount > 1 && found.length) {
         const wanted = found.map((r) => ({ c: r.channel_id, t: Number(r.channel_type), s: clientSeq(r) }))
-        const recent = await rows<MessageRow>(
-          db,
-          sql`select ${sql.raw(MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', '))}
-              from jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) as k(c text, t smallint, s bigint)
-              cross join lateral (
-                select * from messages where channel_id = k.c and channel_type = k.t and message_seq > 0 and message_seq > k.s
-                order by message_seq desc limit ${msgCount}
-              ) m`,
-        )
+        const recent = await query<MessageRow>(RECENTS_QUERY, [JSON.stringify(wanted), msgCount])
         const messages = await streams.attach(recent.map(toMessage))
         const byChannel = new Map<string, typeof messages>()
         for (const m of messages) {
           const k = channelKeyOf(m.channelId, m.channelType)
-          byChannel.set(k, [...(byChannel.get(k) ?? []), m])
+          const list = byChannel.get(k)
+          if (list) list.push(m)
+          else byChannel.set(k, [m])
         }
         found.forEach((r, i) => {
           views[i]!.recents = (byChannel.get(channelKeyOf(r.channel_id, Number(r.channel_type))) ?? []).sort((a, b) => b.messageSeq - a.messageSeq)
