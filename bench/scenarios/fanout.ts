@@ -11,6 +11,7 @@ import { ROOT } from '../lib/proc'
 import { pairedNote, pairedRound, ratio, RESULTS_DIR, type Row } from '../lib/report'
 import { cpuPerOpUs, errorText, onlyCases, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM, startSocketIo } from '../lib/servers'
+import { writerCounters, writerShare, writerText } from '../lib/writer-stats'
 import type { FanoutConfig } from '../load/fanout'
 import { gate } from './send'
 
@@ -31,6 +32,8 @@ interface FanoutResult {
   expected: number
   deliveriesPerSec: number
   latencyMs: { p50: number; p99: number; max: number }
+  /** send → its HTTP answer */
+  ackLatencyMs?: { p50: number; p99: number }
   sendErrors: number
   closes: number
   sampleError?: string
@@ -66,10 +69,16 @@ const bareReceivers = bareChannels.flatMap((c) => c.members.map(() => ({ token: 
 
 async function fan(t: RunningTarget, label: string, base: Omit<FanoutConfig, 'host' | 'port' | 'warmupMs' | 'durationMs' | 'contentBytes' | 'wsPath'>, opts: ScenarioOptions) {
   const cfg: FanoutConfig = { host: t.host, port: t.port, wsPath: NOTIFY_PATH, contentBytes: 128, ...windows(opts.quick), ...base }
+  const persisted = base.noPersist === false && t.name.startsWith('BunIM')
+  const w0 = persisted ? await writerCounters(t) : null
+  const t0 = performance.now()
   const run = await runFanout<FanoutResult>(FANOUT_LOAD, cfg, { timeoutMs: 90_000, watch: { server: t.pid } })
+  // over the whole run (probe and warm-up included)
+  const writer = writerShare(w0, persisted ? await writerCounters(t) : null, performance.now() - t0)
+  if (writer) Object.assign(run, { writer })
   const r = run.result
   opts.log(
-    `  ${t.name} ${label}: ${r.deliveriesPerSec} deliveries/s (${r.sendRate} sends/s), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms, subscribed ${r.subscribed}/${r.receivers}, lost ${r.expected - r.deliveries}, closes ${r.closes}, send errors ${r.sendErrors}, cpu ${JSON.stringify(run.cpu)}${r.sampleError ? ' — ' + r.sampleError : ''}`,
+    `  ${t.name} ${label}: ${r.deliveriesPerSec} deliveries/s (${r.sendRate} sends/s), latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms${r.ackLatencyMs ? ` (answered p50 ${r.ackLatencyMs.p50} ms p99 ${r.ackLatencyMs.p99} ms)` : ''}, subscribed ${r.subscribed}/${r.receivers}, lost ${r.expected - r.deliveries}, closes ${r.closes}, send errors ${r.sendErrors}, cpu ${JSON.stringify(run.cpu)}${writerText(writer)}${r.sampleError ? ' — ' + r.sampleError : ''}`,
   )
   Object.assign(run, { serverCpuUsPerDelivery: cpuPerOpUs(run.cpu.server, (opts.quick ? windows(true) : windows(false)).durationMs, r.deliveries) })
   if (r.subscribed < r.receivers) throw new Error(`${t.name}: only ${r.subscribed}/${r.receivers} receivers got the probe message`)

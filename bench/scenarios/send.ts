@@ -14,6 +14,7 @@ import { ROOT } from '../lib/proc'
 import { pairedNote, pairedRound, ratio, RESULTS_DIR, type Row } from '../lib/report'
 import { cpuPerOpUs, errorText, onlyCases, serverLog, type ScenarioOptions, type ScenarioOutput, windows } from '../lib/scenario'
 import { type RunningTarget, startBare, startBunIM, startElysia } from '../lib/servers'
+import { writerCounters, writerShare, writerText } from '../lib/writer-stats'
 import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
 const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
@@ -62,33 +63,6 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
   opts.log(`  ${t.name} no_persist=${noPersist ? 1 : 0}: ${run.result.rate}/s, p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, errors ${run.result.errors}, cpu ${JSON.stringify(run.cpu)}${perSend ? `, per send: ${perSend.xact_commit} commits, ${perSend.tup_inserted} rows inserted, ${perSend.tup_updated} updated` : ''}${writerText(writer)}${run.result.sampleError ? ' — ' + run.result.sampleError : ''}`)
   return run
 }
-
-/** The writer's counters from /metrics (src/ops/metrics.ts): batches, sends in them, statement seconds. */
-async function writerCounters(t: RunningTarget): Promise<{ batches: number; items: number; seconds: number; sync: number } | null> {
-  try {
-    const text = await (await fetch(t.url + '/metrics')).text()
-    const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
-    const c = { batches: get('bunim_writer_batches_total'), items: get('bunim_writer_batch_items_total'), seconds: get('bunim_writer_statement_seconds_total'), sync: get('bunim_writer_sync_batches_total') }
-    return Number.isFinite(c.batches) ? c : null
-  } catch {
-    return null
-  }
-}
-
-/** Mean batch size, mean statement time and the share of the run the writer spent in statements. */
-function writerShare(a: Awaited<ReturnType<typeof writerCounters>>, b: Awaited<ReturnType<typeof writerCounters>>, elapsedMs: number) {
-  if (!a || !b || b.batches <= a.batches) return null
-  const batches = b.batches - a.batches
-  const seconds = b.seconds - a.seconds
-  return {
-    meanBatch: Math.round(((b.items - a.items) / batches) * 10) / 10,
-    statementMs: Math.round((seconds / batches) * 1000 * 100) / 100,
-    writerBusy: Math.round((seconds / (elapsedMs / 1000)) * 1000) / 10,
-    syncShare: Math.round(((b.sync - a.sync) / batches) * 1000) / 10,
-  }
-}
-
-const writerText = (w: ReturnType<typeof writerShare>) => (w ? `, writer: batches of ${w.meanBatch}, ${w.statementMs} ms per statement, busy ${w.writerBusy} %, ${w.syncShare} % committed synchronously` : '')
 
 /** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
 const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
