@@ -22,11 +22,15 @@ export function normalizeHeader(h: Partial<MessageHeader> | undefined): MessageH
 }
 
 /** Validation that needs no channel: shared by send, sendBatch and stream chunks. */
-export function checkShape(input: Pick<SendInput, 'fromUid' | 'payload' | 'setting' | 'clientMsgNo'>, maxPayloadBytes: number): void {
+/** the largest expire (seconds) a message can carry: it is stored as a 32-bit integer (68 years) */
+export const MAX_EXPIRE = 2 ** 31 - 1
+
+export function checkShape(input: Pick<SendInput, 'fromUid' | 'payload' | 'setting' | 'clientMsgNo' | 'expire'>, maxPayloadBytes: number): void {
   if (input.fromUid !== '' && !isValidUid(input.fromUid)) throw invalid(`from_uid: invalid uid "${input.fromUid}"`)
   if (input.payload.byteLength > maxPayloadBytes) throw tooLarge(`payload: ${input.payload.byteLength} bytes is over the limit of ${maxPayloadBytes}`)
   if (input.setting !== undefined && (!Number.isInteger(input.setting) || input.setting < 0 || input.setting > 255)) throw invalid('setting: must be an integer 0-255')
   if (input.clientMsgNo !== undefined && input.clientMsgNo.length > 128) throw invalid('client_msg_no: at most 128 characters')
+  if (input.expire !== undefined && (!Number.isInteger(input.expire) || input.expire < 0 || input.expire > MAX_EXPIRE)) throw invalid(`expire: must be an integer 0-${MAX_EXPIRE} (seconds)`)
 }
 
 export async function prepareSend(deps: SendCheckDeps, input: SendInput, openStream: string | null = null): Promise<WriteItem> {

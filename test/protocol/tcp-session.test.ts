@@ -22,12 +22,12 @@ async function client(): Promise<WkClient> {
   return c
 }
 
-async function login(uid: string, opts: { deviceFlag?: number; deviceLevel?: number; deviceId?: string } = {}): Promise<WkClient> {
+async function login(uid: string, opts: { deviceFlag?: number; deviceLevel?: number; deviceId?: string; version?: number } = {}): Promise<WkClient> {
   const token = `tok-${uid}-${opts.deviceFlag ?? 1}`
   const set = await api(server.url, '/user/token', { uid, token, device_flag: opts.deviceFlag ?? 1, device_level: opts.deviceLevel ?? 0 })
   expect(set.status).toBe(200)
   const c = await client()
-  const ack = await c.connect({ uid, token, deviceFlag: opts.deviceFlag ?? 1, deviceId: opts.deviceId })
+  const ack = await c.connect({ uid, token, deviceFlag: opts.deviceFlag ?? 1, deviceId: opts.deviceId, version: opts.version })
   expect(ack.reasonCode).toBe(Reason.Success)
   return c
 }
@@ -116,6 +116,17 @@ describe('SEND and RECV', () => {
     expect(sync.body.messages.map((m: any) => m.message_seq)).toContain(ack.messageSeq)
     await Bun.sleep(100)
     expect(alice.recvs().some((x) => x.messageId === ack.messageId)).toBe(false)
+  })
+
+  test('an expire beyond what can be stored (the u32 field allows it) is refused with a reason, nothing stored; the largest storable is kept', async () => {
+    const alice = await login('alice', { version: 4 }) // expire is on the wire from v3
+    const before = (await api(server.url, '/channel/messagesync', { login_uid: 'bob', channel_id: 'g1', channel_type: 2, start_message_seq: 0, end_message_seq: 0, limit: 1000, pull_mode: 1 })).body.messages.length
+    expect((await alice.sendack(alice.sendMessage('g1', 2, 'too late', { expire: 2 ** 32 - 1 }))).reasonCode).toBe(Reason.NotAllowSend)
+    const ok = await alice.sendack(alice.sendMessage('g1', 2, 'far future', { expire: 2 ** 31 - 1 }))
+    expect(ok.reasonCode).toBe(Reason.Success)
+    const after = (await api(server.url, '/channel/messagesync', { login_uid: 'bob', channel_id: 'g1', channel_type: 2, start_message_seq: 0, end_message_seq: 0, limit: 1000, pull_mode: 1 })).body.messages
+    expect(after.length).toBe(before + 1)
+    expect(after.at(-1)).toMatchObject({ message_seq: ok.messageSeq, expire: 2 ** 31 - 1 })
   })
 
   test('a person message: the recipient sees the sender uid, the sender\'s other device sees the peer', async () => {

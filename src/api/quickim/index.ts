@@ -4,8 +4,10 @@
  */
 import { Elysia, ParseError } from 'elysia'
 import type { AppContext } from '../../context'
+import { DomainError } from '../../core/errors'
 import { QuickImService } from '../../core/quickim/service'
 import type { Hub } from '../../realtime/hub'
+import { mayBeUnprintable, UNPRINTABLE, unprintablePath } from '../body-checks'
 import { QuickImAuth, refusalOf } from './auth'
 import { errorEnvelope } from './envelope'
 import { quickImFormats } from './frames'
@@ -22,14 +24,20 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
     .onParse(async ({ request }) => {
       const text = await request.text()
       if (!text.trim()) return {}
+      let body: unknown
       try {
-        return JSON.parse(text)
+        body = JSON.parse(text)
       } catch {
         throw new ParseError()
       }
+      const unprintable = mayBeUnprintable(text) ? unprintablePath(body) : undefined
+      if (unprintable) throw new DomainError('invalid', `${unprintable}: ${UNPRINTABLE}`)
+      return body
     })
-    .onError(async ({ code, error, set, path, request, server }) => {
+    .onError(async ({ code, error: raw, set, path, request, server }) => {
       set.status = 200
+      // Elysia wraps what the parse hook throws in a ParseError: our own refusal is its cause.
+      const error = code === 'PARSE' && (raw as { cause?: unknown }).cause instanceof DomainError ? (raw as { cause: DomainError }).cause : raw
       // a malformed body is reported only to a caller that may use the route
       const refused = code === 'PARSE' ? await refusalOf(auth, path, request, server?.requestIP(request)?.address).catch(() => undefined) : undefined
       return errorEnvelope(code, refused ?? error, ctx.log)

@@ -7,6 +7,7 @@ import { type DocumentDecoration, Elysia, type TSchema } from 'elysia'
 import type { Server } from 'elysia/universal'
 import type { AppContext } from '../../context'
 import { DomainError, type DomainErrorKind } from '../../core/errors'
+import { mayBeUnprintable, mayHoldNul, nulPath, UNPRINTABLE, unprintablePath } from '../body-checks'
 import { ErrorBody, Ok } from './models'
 
 const HTTP_STATUS: Record<DomainErrorKind, number> = {
@@ -64,24 +65,8 @@ function validationMessage(error: unknown): string {
   return `${path}: ${message}`
 }
 
-/**
- * The path of the first string (or key) holding a NUL: Postgres text cannot store one, so it is
- * refused here as bad input instead of failing in the database.
- */
-function nulPath(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\0') ? path || 'body' : undefined
-  if (typeof value !== 'object' || value === null) return undefined
-  for (const [k, v] of Object.entries(value)) {
-    const at = path ? `${path}.${k}` : k
-    if (k.includes('\0')) return at
-    const found = nulPath(v, at)
-    if (found) return found
-  }
-  return undefined
-}
-
 function refuseNul(value: unknown): void {
-  const at = nulPath(value, '')
+  const at = nulPath(value)
   if (at) throw new DomainError('invalid', `${at}: must not contain a NUL character`)
 }
 
@@ -108,7 +93,9 @@ export function wukongimBase(ctx: AppContext) {
       // Elysia's normalizer would turn an array into {} before validation: `header` is the only nested object field.
       if (Array.isArray((body as { header?: unknown }).header)) throw new DomainError('invalid', 'header: Expected an object')
       // JSON can only spell a NUL as the escape \u0000: skip the walk of the parsed body without one.
-      if (text.includes('\\u0000')) refuseNul(body)
+      if (mayHoldNul(text)) refuseNul(body)
+      const unprintable = mayBeUnprintable(text) ? unprintablePath(body) : undefined
+      if (unprintable) throw new DomainError('invalid', `${unprintable}: ${UNPRINTABLE}`)
       return body
     })
     .onTransform(({ request, server, query }) => {

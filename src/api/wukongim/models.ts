@@ -1,5 +1,6 @@
 /** TypeBox schemas of the WuKongIM server API: they validate requests and document /swagger. */
 import { t } from 'elysia'
+import { MAX_EXPIRE } from '../../core/send-check'
 
 /**
  * A strict JSON integer. Elysia's own t.Integer also accepts numeric strings ("2"); the server API
@@ -53,7 +54,7 @@ const SendFields = {
   client_msg_no: t.Optional(t.String({ maxLength: 128 })),
   payload: t.String({ description: 'standard base64' }),
   setting: t.Optional(Int({ minimum: 0, maximum: 255 })),
-  expire: t.Optional(Int({ minimum: 0 })),
+  expire: t.Optional(Int({ minimum: 0, maximum: MAX_EXPIRE, description: 'seconds; 0 = never' })),
 }
 export const SendBody = t.Object({
   ...SendFields,

@@ -51,6 +51,14 @@ describe('10001 names the field, never 10002', () => {
     expect((await q.ok('/get_conversation_lastone_msg', { conversation_id: id }, alice)).Msg[0].Content).toBe(nul)
   })
 
+  test('an object with a "toString" or "valueOf" key where text belongs (the validator could not print it) names the field', async () => {
+    expect(await q.post('/inner/get_token', { session: { toString: 'x' }, platform: 1 })).toEqual({ code: 10001, error: expect.stringMatching(/^session: /) })
+    expect(await q.post('/send_msg', { conversation_id: { valueOf: 1 }, content: 'x' }, alice)).toEqual({ code: 10001, error: expect.stringMatching(/^conversation_id: /) })
+    expect(await q.post('/inner/create_conversation', { sessions: ['alice', { toString: 'x' }] })).toEqual({ code: 10001, error: expect.stringMatching(/^sessions\.1: /) })
+    // still authentication first
+    expect((await q.post('/send_msg', { conversation_id: { valueOf: 1 }, content: 'x' }, 'not-a-token')).code).toBe(10101)
+  })
+
   test('content over the payload limit names content', async () => {
     const id = await q.conversation(['alice'])
     const r = await q.post('/send_msg', { conversation_id: id, content: 'é'.repeat(600) }, alice)
@@ -147,7 +155,8 @@ describe('OpenAPI', () => {
     for (const path of posts) {
       const op = doc.paths[path]?.post
       expect(op).toBeDefined()
-      expect(op.requestBody ?? op.parameters).toBeDefined()
+      // the request's fields, not only that there is a body
+      expect(Object.keys(op.requestBody?.content?.['application/json']?.schema?.properties ?? {}).length, path).toBeGreaterThan(0)
       const schema = op.responses?.['200']?.content?.['application/json']?.schema
       expect(schema, path).toBeDefined()
       expect(JSON.stringify(schema)).toContain('"code"')
