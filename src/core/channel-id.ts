@@ -32,7 +32,7 @@ export function viewedChannelId(viewer: string, storedId: string, channelType: n
   return a === viewer ? b : a
 }
 
-/** uid rule (SPEC §2): 1–64 chars, none of `@ # &`, no whitespace. */
+/** uid rule (SPEC §2): 1–64 chars, none of `@ # &`, no whitespace (nor NUL, which Postgres text cannot hold). */
 export function isValidUid(uid: string): boolean {
-  return uid.length >= 1 && uid.length <= 64 && !/[@#&\s]/.test(uid)
+  return uid.length >= 1 && uid.length <= 64 && !/[@#&\s\0]/.test(uid)
 }

@@ -4,6 +4,7 @@
  * or binary WKProto send reaches quick-im /notify clients.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
 import { startTestServer, type TestServer } from '../helpers/server'
 import { eventually } from '../helpers/wait'
 import { api, WkClient } from './helpers/wk-client'
@@ -158,3 +159,47 @@ describe('across transports', () => {
     bin.close()
   })
 })
+
+describe('generated requests after connect', () => {
+  const odd = fc.oneof(fc.constantFrom<unknown>(null, -1, 2 ** 32, 2 ** 53, 1.5, '', '\u0000', 'x'.repeat(3000), [], {}, { toString: 'x' }), fc.jsonValue({ maxDepth: 2 }))
+  const sendParams = fc.record(
+    {
+      channelId: fc.oneof(fc.constantFrom('rg', 'rb', 'nope'), odd),
+      channelType: fc.oneof(fc.constantFrom(1, 2), odd),
+      payload: fc.oneof(fc.record({ type: fc.constant(1), content: fc.string({ maxLength: 20 }) }), odd),
+      clientMsgNo: fc.oneof(fc.stringMatching(/^[a-z0-9]{1,16}$/), odd),
+      setting: fc.oneof(fc.record({ receipt: fc.boolean(), signal: fc.boolean(), stream: fc.boolean(), topic: fc.boolean() }), odd),
+      header: fc.oneof(fc.record({ noPersist: fc.boolean(), redDot: fc.boolean(), syncOnce: fc.boolean() }), odd),
+      expire: fc.oneof(fc.nat({ max: 2 ** 32 - 1 }), odd),
+      streamNo: odd,
+      topic: odd,
+    },
+    { requiredKeys: [] },
+  )
+  const request = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ method: fc.constant('send'), params: sendParams }) },
+    { weight: 2, arbitrary: fc.record({ method: fc.constant('recvack'), params: fc.oneof(fc.record({ messageId: fc.oneof(fc.constant('1'), odd), messageSeq: fc.oneof(fc.nat(), odd) }), odd) }) },
+    { weight: 1, arbitrary: fc.record({ method: fc.constantFrom('ping', 'connect', 'subscribe', 'unsubscribe', 'toString', '__proto__', ''), params: odd }) },
+  )
+
+  test('every request is answered (result or error), never a system error; notifications are taken silently; the session and the node keep serving', async () => {
+    const a = await rpcLogin('qa')
+    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+    const requests = fc.sample(request, { numRuns: 300, seed })
+    // recvack is a notification (WKPROTO.md): sent without an id, never answered
+    requests.forEach((r, i) => a.call(r.method, r.params, r.method === 'recvack' ? undefined : `g${i}`))
+    const answered = () => requests.map((r, i) => (r.method === 'recvack' ? { id: `g${i}` } : a.frames.find((f) => f.id === `g${i}`)))
+    await eventually(() => answered().every(Boolean), 15_000).catch(() => {})
+    const answers = answered()
+    const unanswered = requests.filter((_, i) => !answers[i]).map((r) => JSON.stringify(r).slice(0, 200))
+    expect(unanswered, `seed ${seed}`).toEqual([])
+    const systemErrors = answers.filter((f) => f.result?.reasonCode === 15).map((f) => JSON.stringify(requests[Number(f.id.slice(1))]).slice(0, 300))
+    expect(systemErrors, `seed ${seed}`).toEqual([])
+    expect(a.closed).toBe(false)
+    // the session still works
+    a.call('send', { channelId: 'rg', channelType: 2, payload: { type: 1, content: 'after the storm' } }, 'last')
+    expect((await a.result('last')).result.reasonCode).toBe(1)
+    expect((await fetch(server.url + '/health')).status).toBe(200)
+  }, 30_000)
+})
+

@@ -129,6 +129,15 @@ describe('SEND and RECV', () => {
     expect(after.at(-1)).toMatchObject({ message_seq: ok.messageSeq, expire: 2 ** 31 - 1 })
   })
 
+  test('text Postgres cannot hold (a NUL) is refused with a reason, not a system error: CONNECT uid → AuthFail, SEND channel id → ChannelIDError, client_msg_no → NotAllowSend', async () => {
+    const c = await client()
+    expect((await c.connect({ uid: 'al\u0000ice', token: 'x' })).reasonCode).toBe(Reason.AuthFail)
+    const alice = await login('alice')
+    expect((await alice.sendack(alice.sendMessage('g\u00001', 2, 'x'))).reasonCode).toBe(Reason.ChannelIDError)
+    expect((await alice.sendack(alice.sendMessage('g1', 2, 'x', { clientMsgNo: 'n\u0000o' }))).reasonCode).toBe(Reason.NotAllowSend)
+    expect((await alice.sendack(alice.sendMessage('g1', 2, 'still fine'))).reasonCode).toBe(Reason.Success)
+  })
+
   test('a person message: the recipient sees the sender uid, the sender\'s other device sees the peer', async () => {
     const frank = await login('frank')
     const frank2 = await login('frank', { deviceFlag: 2 })

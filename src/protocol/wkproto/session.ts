@@ -5,7 +5,7 @@
  * PING/PONG, DISCONNECT, idle timeouts. Never throws into its transport.
  */
 import { CHANNEL_PERSON, type Message } from '../../core/types'
-import { viewedChannelId } from '../../core/channel-id'
+import { isValidUid, viewedChannelId } from '../../core/channel-id'
 import type { CloseReason, Delivery, HubConnection } from '../../realtime/types'
 import type { CoreEvent } from '../../core/events'
 import { decodePacket, encodePacket } from './codec'
@@ -234,7 +234,8 @@ export class WkSession {
 
   /** token, ban; on success records who this is (state stays 'authenticating'). */
   private async authenticate(uid: string, token: string, deviceFlag: number, clientKey: 'empty' | 'given' | 'not_needed'): Promise<number> {
-    if (!uid) return Reason.AuthFail
+    // only a valid uid can hold a token (and one Postgres cannot store must not reach the query)
+    if (!isValidUid(uid)) return Reason.AuthFail
     if (clientKey === 'empty') return Reason.ClientKeyIsEmpty
     try {
       const stored = await this.service.core.users.getToken(uid, deviceFlag)
