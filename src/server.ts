@@ -85,6 +85,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       port: config.port,
       hostname: config.host,
       reusePort: config.reusePort,
+      // The APIs bound what they read themselves (src/api/body-checks.ts), answering in their own
+      // error shapes; Bun's limit would answer an announced large body with an empty 413 first.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // Elysia's WebSocket handler object also defines drain, ping and pong (forwarding to ws.data);
       // no connection of ours uses them, and with a handler Bun calls into JavaScript for every
       // such event of every socket (drain fires per socket, over and over, under fan-out load).

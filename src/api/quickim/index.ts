@@ -7,7 +7,7 @@ import type { AppContext } from '../../context'
 import { DomainError } from '../../core/errors'
 import { QuickImService } from '../../core/quickim/service'
 import type { Hub } from '../../realtime/hub'
-import { mayBeUnprintable, UNPRINTABLE, unprintablePath } from '../body-checks'
+import { maxBodyBytes, mayBeUnprintable, readBodyText, tooLarge, UNPRINTABLE, unprintablePath } from '../body-checks'
 import { QuickImAuth, refusalOf } from './auth'
 import { errorEnvelope } from './envelope'
 import { quickImFormats } from './frames'
@@ -18,11 +18,12 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
   for (const f of quickImFormats) ctx.hub.registerFormat(f)
   const auth = new QuickImAuth(ctx)
   const svc = new QuickImService(ctx.core)
+  const bodyLimit = maxBodyBytes(ctx.config.maxPayloadBytes)
   return new Elysia()
     // The Go gateway decodes every body as JSON whatever its content-type (curl -d sends a form
     // type): so do we. Empty → {} (the schema then names the first missing field).
     .onParse(async ({ request }) => {
-      const text = await request.text()
+      const text = await readBodyText(request, bodyLimit).catch(tooLarge)
       if (!text.trim()) return {}
       let body: unknown
       try {

@@ -7,7 +7,7 @@ import { type DocumentDecoration, Elysia, type TSchema } from 'elysia'
 import type { Server } from 'elysia/universal'
 import type { AppContext } from '../../context'
 import { DomainError, type DomainErrorKind } from '../../core/errors'
-import { mayBeUnprintable, mayHoldNul, nulPath, UNPRINTABLE, unprintablePath } from '../body-checks'
+import { maxBodyBytes, mayBeUnprintable, mayHoldNul, nulPath, readBodyText, tooLarge, UNPRINTABLE, unprintablePath } from '../body-checks'
 import { ErrorBody, Ok } from './models'
 
 const HTTP_STATUS: Record<DomainErrorKind, number> = {
@@ -75,10 +75,11 @@ function refuseNul(value: unknown): void {
  * parser never runs, but the OpenAPI generator only documents a request body's content for named parsers.
  */
 export function wukongimBase(ctx: AppContext) {
+  const bodyLimit = maxBodyBytes(ctx.config.maxPayloadBytes)
   return new Elysia()
     .onParse(async ({ request, server, path }) => {
       authorizeManager(ctx, request, server)
-      const text = await request.text()
+      const text = await readBodyText(request, bodyLimit).catch(tooLarge)
       if (text.trim() === '') throw new DomainError('invalid', 'body: required (a JSON document)')
       let body: unknown
       try {

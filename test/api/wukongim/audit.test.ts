@@ -61,6 +61,34 @@ describe('refused before anything is stored', () => {
   })
 })
 
+describe('request bodies over the limit (32 MiB here)', () => {
+  const big = () => '{"uid":"a","token":"' + 'x'.repeat(33 << 20) + '"}'
+  const chunked = () =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 34; i++) c.enqueue(new TextEncoder().encode('x'.repeat(1 << 20)))
+        c.close()
+      },
+    })
+  const post = (path: string, body: string | ReadableStream<Uint8Array>) =>
+    fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+
+  test('announced (Content-Length) or chunked: 413 in the error shape on WuKongIM, 10001 on quick-im; nothing changes, the node serves', async () => {
+    const before = await dbSnapshot(server)
+    for (const body of [big(), chunked()]) {
+      const r = await post('/user/token', body)
+      expect(r.status).toBe(413)
+      expect(await r.json()).toEqual({ status: 413, msg: expect.stringMatching(/^body: .*over the limit of 33554432 bytes$/) })
+    }
+    for (const body of [big(), chunked()]) {
+      const r = await post('/inner/get_token', body)
+      expect(await r.json()).toEqual({ code: 10001, error: expect.stringMatching(/^body: .*over the limit/) })
+    }
+    expect(await dbSnapshot(server)).toEqual(before)
+    expect((await api.post('/user/token', { uid: 'a', token: 'fine' })).status).toBe(200)
+  }, 30_000)
+})
+
 describe('the OpenAPI document', () => {
   test('every WuKongIM route documents its request and its 200 and error responses', async () => {
     const doc = (await api.get('/swagger/json')).body
