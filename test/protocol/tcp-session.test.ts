@@ -4,8 +4,9 @@
  * PING/PONG, device kicks, dedupe, refusals with WuKongIM reason codes, and broken input.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
 import { encodePacket } from '../../src/protocol/wkproto/codec'
-import { PacketType } from '../../src/protocol/wkproto/packets'
+import { PacketType, Setting } from '../../src/protocol/wkproto/packets'
 import { Reason } from '../../src/protocol/wkproto/reason-codes'
 import { wkLimits } from '../../src/protocol/wkproto/session'
 import { startTestServer, type TestServer } from '../helpers/server'
@@ -358,3 +359,40 @@ describe('connection handling', () => {
     expect(r.body).toContainEqual({ uid: 'judy', device_flag: 2, online: 1 })
   })
 })
+
+describe('generated SENDs', () => {
+  const text = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('g1', 'bob', 'carol', 'nope', '') }, fc.string({ maxLength: 80 }), fc.constantFrom('\u0000', 'x'.repeat(300), '🙂', 'a@b', 'a b'))
+  const send = fc.record({
+    channelId: text,
+    channelType: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(1, 2) }, fc.integer({ min: 0, max: 255 })),
+    clientMsgNo: fc.oneof(fc.stringMatching(/^[a-z0-9]{1,20}$/), text),
+    setting: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 255 })),
+    streamNo: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, text),
+    topic: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, text),
+    expire: fc.oneof(fc.constant(0), fc.nat({ max: 2 ** 32 - 1 })),
+    content: fc.oneof(fc.constant(undefined), fc.uint8Array({ maxLength: 200 })),
+    flags: fc.record({ noPersist: fc.boolean(), syncOnce: fc.boolean(), redDot: fc.boolean() }),
+  })
+
+  test('every SEND of every protocol version gets its SENDACK, never a system error; the connection and the node keep serving', async () => {
+    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+    for (const version of [2, 3, 4, 5]) {
+      const c = await login('carol', { version })
+      const sends = fc.sample(send, { numRuns: 80, seed: seed + version })
+      const seqs = sends.map((p) => {
+        // the stream and topic fields exist on the wire only with their setting bits
+        const setting = (p.setting & ~(Setting.TOPIC | Setting.STREAM_GO | Setting.STREAM_SDK)) | (p.topic !== undefined ? Setting.TOPIC : 0) | (p.streamNo !== undefined && version < 5 ? Setting.STREAM_SDK : 0)
+        return c.sendMessage(p.channelId, p.channelType, 'x', { ...p, setting, streamNo: version < 5 ? p.streamNo : undefined })
+      })
+      const acks = await Promise.all(seqs.map((s) => c.sendack(s, 15_000).catch(() => undefined)))
+      if (process.env.FUZZ_VERBOSE) console.log(version, acks.map((a) => a?.reasonCode).join(","))
+      const missing = sends.filter((_, i) => !acks[i]).map((p) => JSON.stringify(p).slice(0, 200))
+      expect(missing, `seed ${seed}, version ${version}`).toEqual([])
+      const systemErrors = sends.filter((_, i) => acks[i]!.reasonCode === Reason.SystemError).map((p) => JSON.stringify(p).slice(0, 300))
+      expect(systemErrors, `seed ${seed}, version ${version}`).toEqual([])
+      expect((await c.sendack(c.sendMessage('g1', 2, 'after the storm'))).reasonCode).toBe(Reason.Success)
+    }
+    expect((await fetch(server.url + '/health')).status).toBe(200)
+  }, 60_000)
+})
+

@@ -140,13 +140,43 @@ export class WkClient {
     return ack
   }
 
-  /** Builds an encrypted SEND with a correct msgKey; returns its clientSeq. */
-  sendMessage(channelId: string, channelType: number, text: string, opts: { clientMsgNo?: string; clientSeq?: number; badMsgKey?: boolean; expire?: number; flags?: { noPersist?: boolean; syncOnce?: boolean; redDot?: boolean } } = {}): number {
+  /** Builds an encrypted SEND with a correct msgKey; returns its clientSeq. `content` replaces the JSON text payload. */
+  sendMessage(
+    channelId: string,
+    channelType: number,
+    text: string,
+    opts: {
+      clientMsgNo?: string
+      clientSeq?: number
+      badMsgKey?: boolean
+      expire?: number
+      setting?: number
+      streamNo?: string
+      topic?: string
+      content?: Uint8Array
+      flags?: { noPersist?: boolean; syncOnce?: boolean; redDot?: boolean }
+    } = {},
+  ): number {
     const clientSeq = opts.clientSeq ?? ++this.clientSeq
     const clientMsgNo = opts.clientMsgNo ?? crypto.randomUUID().replace(/-/g, '') + '3'
-    const payload = encryptPayload(this.keys!, Buffer.from(JSON.stringify({ type: 1, content: text })))
+    const payload = encryptPayload(this.keys!, opts.content ?? Buffer.from(JSON.stringify({ type: 1, content: text })))
     const msgKey = opts.badMsgKey ? 'f'.repeat(32) : msgKeyOf(this.keys!, sendVerifyString({ clientSeq, clientMsgNo, channelId, channelType, payload }))
-    this.send({ type: PacketType.SEND, redDot: opts.flags?.redDot ?? true, noPersist: opts.flags?.noPersist, syncOnce: opts.flags?.syncOnce, setting: 0, clientSeq, clientMsgNo, channelId, channelType, expire: opts.expire ?? 0, msgKey, payload })
+    this.send({
+      type: PacketType.SEND,
+      redDot: opts.flags?.redDot ?? true,
+      noPersist: opts.flags?.noPersist,
+      syncOnce: opts.flags?.syncOnce,
+      setting: opts.setting ?? 0,
+      clientSeq,
+      clientMsgNo,
+      streamNo: opts.streamNo,
+      channelId,
+      channelType,
+      expire: opts.expire ?? 0,
+      msgKey,
+      topic: opts.topic,
+      payload,
+    })
     return clientSeq
   }
 
