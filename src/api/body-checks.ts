@@ -14,7 +14,7 @@ export function maxBodyBytes(maxPayloadBytes: number): number {
 }
 
 /** A body over the limit: the reading stops there (an announced one is not read at all). */
-export class OversizedBody extends Error {
+class OversizedBody extends Error {
   constructor(readonly limit: number, announced?: number) {
     super(announced !== undefined ? `body: ${announced} bytes is over the limit of ${limit} bytes` : `body: over the limit of ${limit} bytes`)
   }
@@ -45,9 +45,25 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** For a read's catch: an oversized body becomes the domain's too_large (413 / 10001); anything else is rethrown. */
+/**
+ * Refusal of a body over the limit (413 / 10001). Its answer closes the connection: otherwise the
+ * server would go on reading the announced bytes to keep the connection alive.
+ */
+export class BodyTooLarge extends DomainError {
+  constructor(message: string) {
+    super('too_large', message)
+  }
+}
+
+/** For a read's catch: an oversized body becomes BodyTooLarge; anything else is rethrown. */
 export function tooLarge(err: unknown): never {
-  throw err instanceof OversizedBody ? new DomainError('too_large', err.message) : err
+  throw err instanceof OversizedBody ? new BodyTooLarge(err.message) : err
+}
+
+/** What reached an API's onError: Elysia wraps what a parse hook throws in a ParseError, our own refusal is its cause. */
+export function unwrapParseRefusal(code: unknown, error: unknown): unknown {
+  const cause = code === 'PARSE' ? (error as { cause?: unknown }).cause : undefined
+  return cause instanceof DomainError ? cause : error
 }
 
 /** The path of the first value where `bad(key, value)` holds, keys included ("a.b.0"); "body" at the root. */
@@ -69,7 +85,7 @@ export function nulPath(body: unknown): string | undefined {
 /**
  * An object with its own `toString` or `valueOf` key: it cannot be turned into text, and the
  * validator's error message does exactly that for a field that should have been a string (it
- * would fail with a TypeError instead of naming the field). JSON cannot spell either otherwise.
+ * would fail with a TypeError instead of naming the field).
  */
 export function unprintablePath(body: unknown): string | undefined {
   return findPath(body, '', (_, v) => typeof v === 'object' && v !== null && (Object.hasOwn(v, 'toString') || Object.hasOwn(v, 'valueOf')))
@@ -80,4 +96,5 @@ export const UNPRINTABLE = 'an object with a "toString" or "valueOf" key is not 
 
 /** Cheap pre-checks on the raw text: the walks are needed only when these hold. */
 export const mayHoldNul = (text: string) => text.includes('\\u0000')
-export const mayBeUnprintable = (text: string) => text.includes('"toString"') || text.includes('"valueOf"')
+// (a key may also be spelled with \u escapes: `"to\u0053tring"`)
+export const mayBeUnprintable = (text: string) => text.includes('toString') || text.includes('valueOf') || text.includes('\\u')

@@ -21,19 +21,20 @@ export function normalizeHeader(h: Partial<MessageHeader> | undefined): MessageH
   return { noPersist: bit(h?.noPersist, 0), redDot: bit(h?.redDot, 1), syncOnce: bit(h?.syncOnce, 0) }
 }
 
-/** Validation that needs no channel: shared by send, sendBatch and stream chunks. */
 /** the largest expire (seconds) a message can carry: it is stored as a 32-bit integer (68 years) */
 export const MAX_EXPIRE = 2 ** 31 - 1
 
 /** Text the database cannot store (Postgres text holds no NUL): refused as bad input, whichever transport brought it. */
-function refuseNul(field: string, value: string | undefined): void {
+function refuseNulIn(field: string, value: string | undefined): void {
   if (value?.includes('\0')) throw invalid(`${field}: must not contain a NUL character`)
 }
 
+/** Validation that needs no channel: shared by send, sendBatch and stream chunks. */
+
 export function checkShape(input: Pick<SendInput, 'fromUid' | 'payload' | 'setting' | 'clientMsgNo' | 'expire' | 'streamNo'> & { channelId?: string }, maxPayloadBytes: number): void {
-  refuseNul('channel_id', input.channelId)
-  refuseNul('client_msg_no', input.clientMsgNo)
-  refuseNul('stream_no', input.streamNo)
+  refuseNulIn('channel_id', input.channelId)
+  refuseNulIn('client_msg_no', input.clientMsgNo)
+  refuseNulIn('stream_no', input.streamNo)
   if (input.fromUid !== '' && !isValidUid(input.fromUid)) throw invalid(`from_uid: invalid uid "${input.fromUid}"`)
   if (input.payload.byteLength > maxPayloadBytes) throw tooLarge(`payload: ${input.payload.byteLength} bytes is over the limit of ${maxPayloadBytes}`)
   if (input.setting !== undefined && (!Number.isInteger(input.setting) || input.setting < 0 || input.setting > 255)) throw invalid('setting: must be an integer 0-255')

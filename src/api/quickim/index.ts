@@ -7,7 +7,7 @@ import type { AppContext } from '../../context'
 import { DomainError } from '../../core/errors'
 import { QuickImService } from '../../core/quickim/service'
 import type { Hub } from '../../realtime/hub'
-import { maxBodyBytes, mayBeUnprintable, readBodyText, tooLarge, UNPRINTABLE, unprintablePath } from '../body-checks'
+import { BodyTooLarge, maxBodyBytes, mayBeUnprintable, readBodyText, tooLarge, UNPRINTABLE, unprintablePath, unwrapParseRefusal } from '../body-checks'
 import { QuickImAuth, refusalOf } from './auth'
 import { errorEnvelope } from './envelope'
 import { quickImFormats } from './frames'
@@ -37,8 +37,8 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
     })
     .onError(async ({ code, error: raw, set, path, request, server }) => {
       set.status = 200
-      // Elysia wraps what the parse hook throws in a ParseError: our own refusal is its cause.
-      const error = code === 'PARSE' && (raw as { cause?: unknown }).cause instanceof DomainError ? (raw as { cause: DomainError }).cause : raw
+      const error = unwrapParseRefusal(code, raw)
+      if (error instanceof BodyTooLarge) set.headers.connection = 'close'
       // a malformed body is reported only to a caller that may use the route
       const refused = code === 'PARSE' ? await refusalOf(auth, path, request, server?.requestIP(request)?.address).catch(() => undefined) : undefined
       return errorEnvelope(code, refused ?? error, ctx.log)

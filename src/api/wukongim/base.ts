@@ -7,7 +7,7 @@ import { type DocumentDecoration, Elysia, type TSchema } from 'elysia'
 import type { Server } from 'elysia/universal'
 import type { AppContext } from '../../context'
 import { DomainError, type DomainErrorKind } from '../../core/errors'
-import { maxBodyBytes, mayBeUnprintable, mayHoldNul, nulPath, readBodyText, tooLarge, UNPRINTABLE, unprintablePath } from '../body-checks'
+import { BodyTooLarge, maxBodyBytes, mayBeUnprintable, mayHoldNul, nulPath, readBodyText, tooLarge, UNPRINTABLE, unprintablePath, unwrapParseRefusal } from '../body-checks'
 import { ErrorBody, Ok } from './models'
 
 const HTTP_STATUS: Record<DomainErrorKind, number> = {
@@ -104,11 +104,11 @@ export function wukongimBase(ctx: AppContext) {
       refuseNul(query)
     })
     .onError(({ code, error: raw, set }) => {
-      // Elysia wraps what a parse hook throws in a ParseError: our own refusal is its cause.
-      const error = code === 'PARSE' && (raw as { cause?: unknown }).cause instanceof DomainError ? (raw as { cause: DomainError }).cause : raw
+      const error = unwrapParseRefusal(code, raw)
       if (error instanceof DomainError) {
         const status = HTTP_STATUS[error.kind]
         set.status = status
+        if (error instanceof BodyTooLarge) set.headers.connection = 'close'
         return { status, msg: error.message }
       }
       if (code === 'VALIDATION') {

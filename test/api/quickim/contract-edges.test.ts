@@ -55,6 +55,7 @@ describe('10001 names the field, never 10002', () => {
     expect(await q.post('/inner/get_token', { session: { toString: 'x' }, platform: 1 })).toEqual({ code: 10001, error: expect.stringMatching(/^session: /) })
     expect(await q.post('/send_msg', { conversation_id: { valueOf: 1 }, content: 'x' }, alice)).toEqual({ code: 10001, error: expect.stringMatching(/^conversation_id: /) })
     expect(await q.post('/inner/create_conversation', { sessions: ['alice', { toString: 'x' }] })).toEqual({ code: 10001, error: expect.stringMatching(/^sessions\.1: /) })
+    expect(await q.post('/inner/get_token', '{"session":{"valu\\u0065Of":"x"},"platform":1}')).toEqual({ code: 10001, error: expect.stringMatching(/^session: /) })
     // still authentication first
     expect((await q.post('/send_msg', { conversation_id: { valueOf: 1 }, content: 'x' }, 'not-a-token')).code).toBe(10101)
   })
