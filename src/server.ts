@@ -59,9 +59,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       core: cluster ? { events: cluster.events, channels: core.channels } : core,
       log,
       announceReplacement: cluster && ((r) => cluster.announceReplacement(r)),
+      clock: cluster?.clock,
+      nodeId: cluster?.origin,
     })
     cluster?.setLocalPresence(hub)
-    cluster?.onReplacement((r) => hub.replacedElsewhere(r.key, r.at))
+    cluster?.onReplacement((r) => hub.replacedElsewhere(r.key, r.at, r.origin))
     const ctx: AppContext = {
       core,
       config,

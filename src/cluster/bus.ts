@@ -20,11 +20,14 @@ import type { Core } from '../core/core'
 import { type CoreEvent, CoreEvents } from '../core/events'
 import type { OnlineDevice, PresenceService } from '../core/presence'
 import type { Logger } from '../log'
+import { AttachClock } from '../realtime/attach-order'
 import { ChannelSequencer } from './sequencer'
 import * as wire from './wire'
 
 export type WkLogin = Omit<Extract<wire.Notice, { kind: 'wk_login' }>, 'kind' | 'origin'>
 export type Replacement = Omit<Extract<wire.Notice, { kind: 'replace' }>, 'kind' | 'origin'>
+/** what another node announced, and which node (its `origin`) */
+export type Heard<T> = T & { origin: string }
 
 /** adds a handler to a list; returns its remover */
 function addHandler<T>(list: ((x: T) => void)[], handler: (x: T) => void): () => void {
@@ -64,8 +67,10 @@ export class ClusterBus implements PresenceService {
   private readonly subjects: { ev: string; ctl: string; presence: string }
   private readonly peers = new Map<string, number>()
   private readonly subs: Subscription[] = []
-  private readonly loginHandlers: ((login: WkLogin) => void)[] = []
-  private readonly replaceHandlers: ((r: Replacement) => void)[] = []
+  private readonly loginHandlers: ((login: Heard<WkLogin>) => void)[] = []
+  private readonly replaceHandlers: ((r: Heard<Replacement>) => void)[] = []
+  /** stamps logins and attaches so that they order across nodes (it hears every announced time) */
+  readonly clock = new AttachClock()
   private local: PresenceService | undefined
   private unsubscribeCore: (() => void) | undefined
   private heartbeat: ReturnType<typeof setInterval> | undefined
@@ -154,7 +159,7 @@ export class ClusterBus implements PresenceService {
     this.publish(this.subjects.ctl, wire.encodeNotice({ kind: 'wk_login', origin: this.origin, ...login }))
   }
 
-  onWkLogin(handler: (login: WkLogin) => void): () => void {
+  onWkLogin(handler: (login: Heard<WkLogin>) => void): () => void {
     return addHandler(this.loginHandlers, handler)
   }
 
@@ -164,7 +169,7 @@ export class ClusterBus implements PresenceService {
     this.publish(this.subjects.ctl, wire.encodeNotice({ kind: 'replace', origin: this.origin, ...r }))
   }
 
-  onReplacement(handler: (r: Replacement) => void): () => void {
+  onReplacement(handler: (r: Heard<Replacement>) => void): () => void {
     return addHandler(this.replaceHandlers, handler)
   }
 
@@ -248,12 +253,17 @@ export class ClusterBus implements PresenceService {
         this.peers.delete(n.origin)
         return
       case 'wk_login': {
-        const { uid, deviceFlag, deviceId, deviceLevel, at } = n
-        if (typeof uid === 'string' && typeof at === 'number') this.runHandlers(n.kind, this.loginHandlers, { uid, deviceFlag, deviceId, deviceLevel, at })
+        const { uid, deviceFlag, deviceId, deviceLevel, origin } = n
+        // a node from before login times were announced: its login outranks every session, as it did then
+        const at = typeof n.at === 'number' ? n.at : Infinity
+        this.clock.observe(at)
+        if (typeof uid === 'string') this.runHandlers(n.kind, this.loginHandlers, { uid, deviceFlag, deviceId, deviceLevel, at, origin })
         return
       }
       case 'replace':
-        if (typeof n.key === 'string' && typeof n.at === 'number') this.runHandlers(n.kind, this.replaceHandlers, { key: n.key, at: n.at })
+        if (typeof n.key !== 'string' || typeof n.at !== 'number') return
+        this.clock.observe(n.at)
+        this.runHandlers(n.kind, this.replaceHandlers, { key: n.key, at: n.at, origin: n.origin })
         return
     }
   }

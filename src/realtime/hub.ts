@@ -14,6 +14,7 @@ import type { Core } from '../core/core'
 import type { CoreEvent } from '../core/events'
 import { CHANNEL_PERSON, type ChannelKey, type Message } from '../core/types'
 import type { Logger } from '../log'
+import { type AttachClock, attachedBefore } from './attach-order'
 import type { CloseReason, Delivery, FrameFormat, HubConnection, OnlineConnection } from './types'
 
 /** What the hub needs of Bun's Server: publishing to topics. Bound after listen(). */
@@ -30,6 +31,10 @@ export interface HubOptions {
   sweepIntervalMs?: number
   /** cluster: tells the other nodes a connection with a replace key attached here (see replacedElsewhere) */
   announceReplacement?: (r: { key: string; at: number }) => void
+  /** cluster: stamps attach times so that they order across nodes (default: the wall clock) */
+  clock?: AttachClock
+  /** this node's id: breaks ties between equal attach times of two nodes */
+  nodeId?: string
 }
 
 const SEP = '\u0001'
@@ -95,7 +100,7 @@ export class Hub {
    */
   async attach(conn: HubConnection): Promise<void> {
     if (conn.topic && !this.formats.has(conn.topic.format)) throw new Error(`unknown frame format ${conn.topic.format}`)
-    const attachedAt = Date.now()
+    const attachedAt = this.opts.clock?.now() ?? Date.now()
     if (conn.replaceKey) {
       const older = this.byReplaceKey.get(conn.replaceKey)
       if (older) this.end(older, 'replaced')
@@ -370,14 +375,13 @@ export class Hub {
   // ── ending connections ──────────────────────────────────────────────────────────────────
 
   /**
-   * A connection with this replace key attached on another node at `at` (that node's clock): the
-   * local one ends as replaced if it attached earlier. Of two such connections the later survives
-   * on both nodes, whichever notice arrives first; equal times keep both, and so can clocks skewed
-   * by more than the time between the two attaches.
+   * A connection with this replace key attached on node `origin` at `at`: the local one ends as
+   * replaced if it attached earlier (see attach-order.ts). Of two such connections the later
+   * survives on both nodes, whichever notice arrives first.
    */
-  replacedElsewhere(key: string, at: number): void {
+  replacedElsewhere(key: string, at: number, origin: string): void {
     const local = this.byReplaceKey.get(key)
-    if (local && local.attachedAt < at) this.end(local, 'replaced')
+    if (local && attachedBefore({ at: local.attachedAt, node: this.opts.nodeId ?? '' }, { at, node: origin })) this.end(local, 'replaced')
   }
 
   private remove(e: Entry): void {

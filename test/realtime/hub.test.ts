@@ -169,12 +169,12 @@ describe('hub', () => {
     const before = Date.now()
     await server.ctx.hub.attach(cb.conn)
     // a connection that attached elsewhere before this one: this one stays
-    server.ctx.hub.replacedElsewhere(`test-replace-${a}`, before - 1000)
-    server.ctx.hub.replacedElsewhere(`test-replace-other-${a}`, Date.now() + 1000)
+    server.ctx.hub.replacedElsewhere(`test-replace-${a}`, before - 1000, 'other-node')
+    server.ctx.hub.replacedElsewhere(`test-replace-other-${a}`, Date.now() + 1000, 'other-node')
     expect(cb.closes).toEqual([])
     expect(server.ctx.hub.online([a]).length).toBe(1)
     // a newer one elsewhere: this one is replaced
-    server.ctx.hub.replacedElsewhere(`test-replace-${a}`, Date.now() + 1000)
+    server.ctx.hub.replacedElsewhere(`test-replace-${a}`, Date.now() + 1000, 'other-node')
     expect(cb.closes).toEqual(['replaced'])
     expect(server.ctx.hub.online([a]).length).toBe(0)
   })

@@ -7,6 +7,7 @@ import type { WkLogin } from '../../cluster/bus'
 import type { AppContext } from '../../context'
 import type { Core } from '../../core/core'
 import type { Logger } from '../../log'
+import { attachedBefore } from '../../realtime/attach-order'
 import type { Hub } from '../../realtime/hub'
 import { type WkSession, type WkTransport, WkSession as Session } from './session'
 
@@ -34,7 +35,7 @@ export class WkProtoService {
     this.ticker.unref?.()
     // A login on another node applies the same device rule to this node's (older) sessions.
     this.cluster = ctx.cluster
-    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l))
+    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l, undefined, l.origin))
   }
 
   /** A new connection: the transport feeds it bytes/text and tells it when the socket closes. */
@@ -62,6 +63,11 @@ export class WkProtoService {
    * (DISCONNECT 12 when it is another device, silently when the same device reconnects); a slave
    * device ends only older connections of its own device id.
    */
+  /** when a login happens here: on the cluster's clock, so that logins order across nodes */
+  loginTime(): number {
+    return this.cluster?.clock.now() ?? Date.now()
+  }
+
   kickOlderDevices(newer: WkSession): void {
     const login: WkLogin = { uid: newer.uid, deviceFlag: newer.deviceFlag, deviceId: newer.deviceId, deviceLevel: newer.deviceLevel, at: newer.loggedInAt }
     this.kickOlder(login, newer)
@@ -69,14 +75,14 @@ export class WkProtoService {
   }
 
   /**
-   * A login on this node (`newer`) outranks every registered session. One from another node outranks
-   * only sessions that logged in before `login.at`: of two logins racing on two nodes the later
-   * survives on both, whichever notice arrives first (equal times keep both).
+   * A login on this node (`newer`) outranks every registered session. One from another node
+   * (`origin`) outranks only sessions that logged in before it (attach-order.ts): of two logins
+   * racing on two nodes the later survives on both, whichever notice arrives first.
    */
-  private kickOlder(login: WkLogin, newer?: WkSession): void {
+  private kickOlder(login: WkLogin, newer?: WkSession, origin?: string): void {
     for (const old of [...(this.byUid.get(login.uid) ?? [])]) {
       if (old === newer || old.deviceFlag !== login.deviceFlag) continue
-      if (!newer && old.loggedInAt >= login.at) continue
+      if (origin !== undefined && !attachedBefore({ at: old.loggedInAt, node: this.cluster?.origin ?? '' }, { at: login.at, node: origin })) continue
       const sameDevice = old.deviceId !== '' && old.deviceId === login.deviceId
       if (login.deviceLevel === 1) old.kick(!sameDevice)
       else if (sameDevice) old.kick(false)

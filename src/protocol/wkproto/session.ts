@@ -66,7 +66,7 @@ export class WkSession {
   uid = ''
   deviceFlag = 0
   deviceId = ''
-  /** when CONNACK success was written (ms since the epoch): orders logins across nodes */
+  /** when CONNACK success was written (the cluster's clock: service.loginTime): orders logins across nodes */
   loggedInAt = 0
   deviceLevel = 0
   private keys: SessionKeys | undefined
@@ -255,7 +255,8 @@ export class WkSession {
   /** CONNACK success is written: kick older devices, follow the user's channels, run what queued up. */
   private opened(): void {
     this.state = 'open'
-    this.lastActivity = this.loggedInAt = Date.now()
+    this.lastActivity = Date.now()
+    this.loggedInAt = this.service.loginTime()
     this.service.kickOlderDevices(this)
     this.service.register(this)
     const conn: HubConnection = {
