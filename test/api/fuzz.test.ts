@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { sql } from 'drizzle-orm'
 import { rowsOf } from '../../src/db/migrate'
+import { fuzzSeed } from '../helpers/fuzz-seed'
 import { startTestServer, type TestServer } from '../helpers/server'
 
 type Schema = { type?: string; pattern?: string; properties?: Record<string, Schema>; items?: Schema; required?: string[]; minimum?: number; maximum?: number; anyOf?: Schema[] }
@@ -25,8 +26,8 @@ interface Route {
 /** WKProto's socket upgrade: covered by the protocol's own generated tests */
 const SKIP = new Set(['/ws'])
 const RUNS_PER_ROUTE = 50
-/** FUZZ_SEED=n repeats a run (every failure names its seed); FUZZ_ROUTE=/path prints that route's answers; FUZZ_VERBOSE=1 the successes per route */
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+/** see fuzzSeed; FUZZ_ROUTE=/path prints that route's answers, FUZZ_VERBOSE=1 the successes per route */
+const SEED = fuzzSeed()
 
 let server: TestServer
 let routes: Route[] = []

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { fuzzSeed } from '../helpers/fuzz-seed'
 import { startTestServer, type TestServer } from '../helpers/server'
 import { eventually } from '../helpers/wait'
 import { api, WkClient } from './helpers/wk-client'
@@ -184,7 +185,7 @@ describe('generated requests after connect', () => {
 
   test('every request is answered (result or error), never a system error; notifications are taken silently; the session and the node keep serving', async () => {
     const a = await rpcLogin('qa')
-    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+    const seed = fuzzSeed()
     const requests = fc.sample(request, { numRuns: 300, seed })
     // recvack is a notification (WKPROTO.md): sent without an id, never answered
     requests.forEach((r, i) => a.call(r.method, r.params, r.method === 'recvack' ? undefined : `g${i}`))
