@@ -4,8 +4,9 @@
  * Why: seqs are assigned under the database lock in commit order, but two nodes publish on two
  * NATS connections, so node A's seq 5 can reach a third node after node B's seq 6 (and a node's
  * own seq 6 is dispatched locally before A's seq 5 arrives). Per channel, this keeps the next
- * expected seq and holds messages that arrive early until the gap fills, or `windowMs` passes
- * (the missing seq may never come: its node died between COMMIT and publish) — then the held
+ * expected seq and holds messages that arrive early until the gap fills, or `windowMs` of
+ * responsive time passes (the missing seq may never come: its node died between COMMIT and
+ * publish; a stalled event loop gets the window once more, see windowPassed) — then the held
  * ones go out in order. A seq below the expected one (later than the window) is delivered at
  * once: late beats lost. Everything else (seq 0 messages, chunks, membership) passes straight through.
  */
@@ -25,14 +26,17 @@ interface Lane {
   next: number | undefined
   held: Map<number, MessageEvent>
   timer: ReturnType<typeof setTimeout> | undefined
+  /** when the window's timer was set (performance.now()), and whether it was extended once */
+  armedAt: number
+  extended: boolean
 }
 
 export class ChannelSequencer {
   private readonly lanes = new Map<string, Lane>()
   private readonly windowMs: number
   private readonly maxChannels: number
-  /** diagnostics: messages that waited for a gap, gaps given up on, messages that came after their window */
-  readonly counters = { held: 0, gapsSkipped: 0, late: 0 }
+  /** diagnostics: messages that waited for a gap, gaps given up on, messages that came after their window, windows extended after a stall */
+  readonly counters = { held: 0, gapsSkipped: 0, late: 0, stallsWaited: 0 }
 
   constructor(
     private readonly deliver: (event: CoreEvent) => void,
@@ -53,7 +57,7 @@ export class ChannelSequencer {
       this.lanes.set(key, lane)
     } else {
       // Unknown history: seq 1 has nothing before it; anything else waits a window for what may be in flight.
-      lane = { next: seq === 1 ? 1 : undefined, held: new Map(), timer: undefined }
+      lane = { next: seq === 1 ? 1 : undefined, held: new Map(), timer: undefined, armedAt: 0, extended: false }
       this.lanes.set(key, lane)
       this.evictOldest()
     }
@@ -69,9 +73,31 @@ export class ChannelSequencer {
     this.counters.held++
     this.drain(lane)
     if (lane.held.size && !lane.timer) {
-      lane.timer = setTimeout(() => this.giveUp(lane), this.windowMs)
-      lane.timer.unref?.()
+      lane.extended = false
+      this.arm(lane)
     }
+  }
+
+  private arm(lane: Lane): void {
+    lane.armedAt = performance.now()
+    lane.timer = setTimeout(() => this.windowPassed(lane), this.windowMs)
+    lane.timer.unref?.()
+  }
+
+  /**
+   * A timer that fires well after its window means the event loop was stalled (a GC pause, a
+   * starved CPU): timers run before the socket reads that waited behind them, so the missing seq
+   * may be in a buffer not yet read. The window counts responsive time: extended once, then given up.
+   */
+  private windowPassed(lane: Lane): void {
+    lane.timer = undefined
+    const overdue = performance.now() - lane.armedAt - this.windowMs
+    if (overdue > this.windowMs / 2 && !lane.extended && lane.held.size) {
+      lane.extended = true
+      this.counters.stallsWaited++
+      return this.arm(lane)
+    }
+    this.giveUp(lane)
   }
 
   /** Delivers everything held now, in order (shutdown, tests). */

@@ -58,6 +58,27 @@ describe('ChannelSequencer', () => {
     expect(s.counters.late).toBe(1)
   })
 
+  test('an event loop stalled past the window (a GC pause) does not skip a gap whose seq the stall held up', async () => {
+    const out: CoreEvent[] = []
+    const s = new ChannelSequencer((e) => out.push(e), { windowMs: 30 })
+    s.push(ev(1))
+    s.push(ev(3))
+    const until = performance.now() + 120
+    while (performance.now() < until) {} // the stall: the window's timer is overdue when it runs
+    // the missing seq comes just after the stall (its sender, or the socket it travels on, was held up too)
+    setTimeout(() => s.push(ev(2)), 5)
+    await eventually(() => out.length === 3)
+    expect(seqsOf(out)).toEqual(['g1:1', 'g1:2', 'g1:3'])
+    expect(s.counters).toMatchObject({ gapsSkipped: 0, stallsWaited: 1 })
+    // a gap that really never fills is still skipped: the window once more after a stall, then given up
+    s.push(ev(5))
+    const again = performance.now() + 120
+    while (performance.now() < again) {}
+    await eventually(() => out.length === 4, 2000)
+    expect(seqsOf(out)).toEqual(['g1:1', 'g1:2', 'g1:3', 'g1:5'])
+    expect(s.counters).toMatchObject({ gapsSkipped: 1, stallsWaited: 2 })
+  })
+
   test('first sight of a channel past seq 1 waits a window for earlier seqs still in flight', async () => {
     const out: CoreEvent[] = []
     const s = new ChannelSequencer((e) => out.push(e), { windowMs: 30 })
