@@ -81,7 +81,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       webhooks.start()
     }
     ctx.metrics = metrics
-    metrics.bind({ connections: () => hub.stats(), hubCounters: hub.counters, webhookBacklog: () => outbox.backlog(), webhookCounters: webhooks?.counters })
+    metrics.bind({
+      connections: () => hub.stats(),
+      hubCounters: hub.counters,
+      webhookBacklog: () => outbox.backlog(),
+      webhookCounters: webhooks?.counters,
+      cluster: cluster && { peers: () => cluster.livePeers().length, connected: () => cluster.connected, counters: cluster.counters, reorder: cluster.sequencer.counters },
+    })
     const app = buildApp(ctx)
     app.listen({
       port: config.port,

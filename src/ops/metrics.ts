@@ -21,6 +21,13 @@ export interface MetricsSources {
   /** rows in webhook_outbox (undefined: cannot tell right now) */
   webhookBacklog?(): Promise<number | undefined>
   webhookCounters?: { delivered: number; failed: number }
+  /** a cluster node: its bus (NATS) and the per-channel reordering of other nodes' messages */
+  cluster?: {
+    peers(): number
+    connected(): boolean
+    counters: { published: number; received: number; publishErrors: number; badFrames: number; outboxDropped: number }
+    reorder: { held: number; gapsSkipped: number; late: number; stallsWaited: number }
+  }
 }
 
 export class Metrics implements WriteObserver {
@@ -105,7 +112,7 @@ export class Metrics implements WriteObserver {
     const hc = s?.hubCounters ?? { publishes: 0, callbackDeliveries: 0, slowConsumers: 0 }
     metric('bunim_writer_batches_total', 'counter', 'Group-commit batches (one SQL statement each) run by this node.')
     out.push(`bunim_writer_batches_total ${this.batches.count}`)
-    metric('bunim_writer_sync_batches_total', 'counter', 'Of those, batches committed synchronously in one round trip (all while WAL flushes are fast, else only when the writer was idle); the others commit asynchronously and wait for a WAL-flush statement.')
+    metric('bunim_writer_sync_batches_total', 'counter', 'Of those, batches committed synchronously in one round trip (every batch on a node alone; on a cluster node while WAL flushes are fast); the others commit asynchronously and wait for a WAL-flush statement.')
     out.push(`bunim_writer_sync_batches_total ${this.batches.synchronous}`)
     metric('bunim_writer_batch_items_total', 'counter', 'Sends carried by those batches (items / batches = mean batch size).')
     out.push(`bunim_writer_batch_items_total ${this.batches.items}`)
@@ -125,6 +132,29 @@ export class Metrics implements WriteObserver {
     const wc = s?.webhookCounters ?? { delivered: 0, failed: 0 }
     metric('bunim_webhook_posts_total', 'counter', 'Webhook POSTs from this node: ok = acknowledged (2xx), failed = error or non-2xx (retried later).')
     out.push(`bunim_webhook_posts_total{result="ok"} ${wc.delivered}`, `bunim_webhook_posts_total{result="failed"} ${wc.failed}`)
+
+    const c = s?.cluster
+    if (c) {
+      metric('bunim_cluster_peers', 'gauge', 'Other nodes of the cluster heard from in the last few heartbeats.')
+      out.push(`bunim_cluster_peers ${c.peers()}`)
+      metric('bunim_cluster_nats_connected', 'gauge', '1 while this node is connected to NATS (0: events wait in a bounded outbox).')
+      out.push(`bunim_cluster_nats_connected ${c.connected() ? 1 : 0}`)
+      metric('bunim_cluster_events_total', 'counter', 'Core events this node published on the bus, and received from other nodes.')
+      out.push(`bunim_cluster_events_total{direction="published"} ${c.counters.published}`, `bunim_cluster_events_total{direction="received"} ${c.counters.received}`)
+      metric('bunim_cluster_errors_total', 'counter', 'Bus trouble: publish = a publish failed, bad_frame = an unreadable frame from another node, outbox_dropped = an event dropped while NATS was away and the outbox was full.')
+      out.push(
+        `bunim_cluster_errors_total{kind="publish"} ${c.counters.publishErrors}`,
+        `bunim_cluster_errors_total{kind="bad_frame"} ${c.counters.badFrames}`,
+        `bunim_cluster_errors_total{kind="outbox_dropped"} ${c.counters.outboxDropped}`,
+      )
+      metric('bunim_cluster_reorder_total', 'counter', 'Per-channel reordering of messages from several nodes: held = waited for an earlier seq, gap_skipped = a missing seq given up on after the window, late = a seq that came after its window, stall_extended = a window extended after a stalled event loop.')
+      out.push(
+        `bunim_cluster_reorder_total{outcome="held"} ${c.reorder.held}`,
+        `bunim_cluster_reorder_total{outcome="gap_skipped"} ${c.reorder.gapsSkipped}`,
+        `bunim_cluster_reorder_total{outcome="late"} ${c.reorder.late}`,
+        `bunim_cluster_reorder_total{outcome="stall_extended"} ${c.reorder.stallsWaited}`,
+      )
+    }
 
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.')
     out.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`)

@@ -100,6 +100,11 @@ describe.skipIf(!!unavailable)('cluster: three nodes, one database, one NATS', (
     for (const node of [A, B]) {
       const metrics = await (await fetch(`${node.url}/metrics`)).text()
       expect(Number(/^bunim_writer_wal_flushes_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1)
+      // the bus and the reordering are visible too
+      expect(metrics).toContain('bunim_cluster_peers 2')
+      expect(metrics).toContain('bunim_cluster_nats_connected 1')
+      expect(Number(/^bunim_cluster_events_total\{direction="received"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+      expect(metrics).toMatch(/^bunim_cluster_reorder_total\{outcome="gap_skipped"\} \d+$/m)
     }
   }, 60_000)
 

@@ -74,6 +74,8 @@ describe('GET /metrics', () => {
     expect(delta('bunim_writer_batch_items_total')).toBe(3)
     expect(delta('bunim_writer_statement_seconds_total')).toBeGreaterThan(0)
     expect(after.get('bunim_writer_wal_flushes_total')).toBe(0)
+    // and has no cluster series (a cluster node's: test/cluster)
+    expect([...after.keys()].filter((k) => k.startsWith('bunim_cluster_'))).toEqual([])
     // buckets are cumulative
     const buckets = [...after].filter(([k]) => k.startsWith('bunim_send_commit_seconds_bucket')).map(([, v]) => v)
     expect(buckets).toEqual([...buckets].sort((x, y) => x - y))
