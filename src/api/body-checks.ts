@@ -13,10 +13,14 @@ export function maxBodyBytes(maxPayloadBytes: number): number {
   return Math.max(32 << 20, 2 * Math.ceil(maxPayloadBytes / 3) * 4 + (16 << 20))
 }
 
-/** A body over the limit: the reading stops there (an announced one is not read at all). */
-class OversizedBody extends Error {
-  constructor(readonly limit: number, announced?: number) {
-    super(announced !== undefined ? `body: ${announced} bytes is over the limit of ${limit} bytes` : `body: over the limit of ${limit} bytes`)
+/**
+ * Refusal of a body over the limit (413 / 10001): the reading stops there, an announced one is
+ * not read at all. Its answer closes the connection: otherwise the server would go on reading the
+ * announced bytes to keep the connection alive.
+ */
+export class BodyTooLarge extends DomainError {
+  constructor(limit: number, announced?: number) {
+    super('too_large', announced !== undefined ? `body: ${announced} bytes is over the limit of ${limit} bytes` : `body: over the limit of ${limit} bytes`)
   }
 }
 
@@ -25,7 +29,7 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   const announced = request.headers.get('content-length')
   if (announced !== null) {
     // HTTP/1.1 delivers exactly the announced length, so text() cannot read more
-    if (Number(announced) > limit) throw new OversizedBody(limit, Number(announced))
+    if (Number(announced) > limit) throw new BodyTooLarge(limit, Number(announced))
     return request.text()
   }
   if (!request.body) return ''
@@ -38,26 +42,11 @@ export async function readBodyText(request: Request, limit: number): Promise<str
     total += value.byteLength
     if (total > limit) {
       void reader.cancel().catch(() => {})
-      throw new OversizedBody(limit)
+      throw new BodyTooLarge(limit)
     }
     chunks.push(value)
   }
   return Buffer.concat(chunks).toString('utf8')
-}
-
-/**
- * Refusal of a body over the limit (413 / 10001). Its answer closes the connection: otherwise the
- * server would go on reading the announced bytes to keep the connection alive.
- */
-export class BodyTooLarge extends DomainError {
-  constructor(message: string) {
-    super('too_large', message)
-  }
-}
-
-/** For a read's catch: an oversized body becomes BodyTooLarge; anything else is rethrown. */
-export function tooLarge(err: unknown): never {
-  throw err instanceof OversizedBody ? new BodyTooLarge(err.message) : err
 }
 
 /** What reached an API's onError: Elysia wraps what a parse hook throws in a ParseError, our own refusal is its cause. */
@@ -82,19 +71,19 @@ export function nulPath(body: unknown): string | undefined {
   return findPath(body, '', (k, v) => k?.includes('\0') === true || (typeof v === 'string' && v.includes('\0')))
 }
 
+const MAY_BE_UNPRINTABLE = /toString|valueOf|\\u/
+
 /**
- * An object with its own `toString` or `valueOf` key: it cannot be turned into text, and the
- * validator's error message does exactly that for a field that should have been a string (it
- * would fail with a TypeError instead of naming the field).
+ * Refuses an object with its own `toString` or `valueOf` key: it cannot be turned into text, and
+ * the validator's error message does exactly that for a field that should have been a string (it
+ * would fail with a TypeError instead of naming the field). The walk runs only when the raw text
+ * holds one of the names or a `\u` escape (a key may be spelled `"to\u0053tring"`).
  */
-export function unprintablePath(body: unknown): string | undefined {
-  return findPath(body, '', (_, v) => typeof v === 'object' && v !== null && (Object.hasOwn(v, 'toString') || Object.hasOwn(v, 'valueOf')))
+export function refuseUnprintable(text: string, body: unknown): void {
+  if (!MAY_BE_UNPRINTABLE.test(text)) return
+  const at = findPath(body, '', (_, v) => typeof v === 'object' && v !== null && (Object.hasOwn(v, 'toString') || Object.hasOwn(v, 'valueOf')))
+  if (at) throw new DomainError('invalid', `${at}: an object with a "toString" or "valueOf" key is not accepted`)
 }
 
-/** what a refusal of an unprintable value says */
-export const UNPRINTABLE = 'an object with a "toString" or "valueOf" key is not accepted'
-
-/** Cheap pre-checks on the raw text: the walks are needed only when these hold. */
+/** Cheap pre-check on the raw text: JSON can only spell a NUL as the escape \u0000. */
 export const mayHoldNul = (text: string) => text.includes('\\u0000')
-// (a key may also be spelled with \u escapes: `"to\u0053tring"`)
-export const mayBeUnprintable = (text: string) => text.includes('toString') || text.includes('valueOf') || text.includes('\\u')

@@ -4,10 +4,9 @@
  */
 import { Elysia, ParseError } from 'elysia'
 import type { AppContext } from '../../context'
-import { DomainError } from '../../core/errors'
 import { QuickImService } from '../../core/quickim/service'
 import type { Hub } from '../../realtime/hub'
-import { BodyTooLarge, maxBodyBytes, mayBeUnprintable, readBodyText, tooLarge, UNPRINTABLE, unprintablePath, unwrapParseRefusal } from '../body-checks'
+import { BodyTooLarge, maxBodyBytes, readBodyText, refuseUnprintable, unwrapParseRefusal } from '../body-checks'
 import { QuickImAuth, refusalOf } from './auth'
 import { errorEnvelope } from './envelope'
 import { quickImFormats } from './frames'
@@ -23,7 +22,7 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
     // The Go gateway decodes every body as JSON whatever its content-type (curl -d sends a form
     // type): so do we. Empty → {} (the schema then names the first missing field).
     .onParse(async ({ request }) => {
-      const text = await readBodyText(request, bodyLimit).catch(tooLarge)
+      const text = await readBodyText(request, bodyLimit)
       if (!text.trim()) return {}
       let body: unknown
       try {
@@ -31,8 +30,7 @@ export function quickImApi(ctx: AppContext & { hub: Hub }, opts: NotifyOptions =
       } catch {
         throw new ParseError()
       }
-      const unprintable = mayBeUnprintable(text) ? unprintablePath(body) : undefined
-      if (unprintable) throw new DomainError('invalid', `${unprintable}: ${UNPRINTABLE}`)
+      refuseUnprintable(text, body)
       return body
     })
     .onError(async ({ code, error: raw, set, path, request, server }) => {

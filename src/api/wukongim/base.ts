@@ -7,7 +7,7 @@ import { type DocumentDecoration, Elysia, type TSchema } from 'elysia'
 import type { Server } from 'elysia/universal'
 import type { AppContext } from '../../context'
 import { DomainError, type DomainErrorKind } from '../../core/errors'
-import { BodyTooLarge, maxBodyBytes, mayBeUnprintable, mayHoldNul, nulPath, readBodyText, tooLarge, UNPRINTABLE, unprintablePath, unwrapParseRefusal } from '../body-checks'
+import { BodyTooLarge, maxBodyBytes, mayHoldNul, nulPath, readBodyText, refuseUnprintable, unwrapParseRefusal } from '../body-checks'
 import { ErrorBody, Ok } from './models'
 
 const HTTP_STATUS: Record<DomainErrorKind, number> = {
@@ -79,7 +79,7 @@ export function wukongimBase(ctx: AppContext) {
   return new Elysia()
     .onParse(async ({ request, server, path }) => {
       authorizeManager(ctx, request, server)
-      const text = await readBodyText(request, bodyLimit).catch(tooLarge)
+      const text = await readBodyText(request, bodyLimit)
       if (text.trim() === '') throw new DomainError('invalid', 'body: required (a JSON document)')
       let body: unknown
       try {
@@ -95,8 +95,7 @@ export function wukongimBase(ctx: AppContext) {
       if (Array.isArray((body as { header?: unknown }).header)) throw new DomainError('invalid', 'header: Expected an object')
       // JSON can only spell a NUL as the escape \u0000: skip the walk of the parsed body without one.
       if (mayHoldNul(text)) refuseNul(body)
-      const unprintable = mayBeUnprintable(text) ? unprintablePath(body) : undefined
-      if (unprintable) throw new DomainError('invalid', `${unprintable}: ${UNPRINTABLE}`)
+      refuseUnprintable(text, body)
       return body
     })
     .onTransform(({ request, server, query }) => {
