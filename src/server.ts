@@ -60,7 +60,6 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       log,
       announceReplacement: cluster && ((r) => cluster.announceReplacement(r)),
       clock: cluster?.clock,
-      nodeId: cluster?.origin,
     })
     cluster?.setLocalPresence(hub)
     cluster?.onReplacement((r) => hub.replacedElsewhere(r.key, r.at, r.origin))

@@ -70,7 +70,7 @@ export class ClusterBus implements PresenceService {
   private readonly loginHandlers: ((login: Heard<WkLogin>) => void)[] = []
   private readonly replaceHandlers: ((r: Heard<Replacement>) => void)[] = []
   /** stamps logins and attaches so that they order across nodes (it hears every announced time) */
-  readonly clock = new AttachClock()
+  readonly clock: AttachClock
   private local: PresenceService | undefined
   private unsubscribeCore: (() => void) | undefined
   private heartbeat: ReturnType<typeof setInterval> | undefined
@@ -89,6 +89,7 @@ export class ClusterBus implements PresenceService {
     private readonly opts: ClusterBusOptions,
   ) {
     this.origin = `${opts.nodeId}#${randomUUID().slice(0, 8)}`
+    this.clock = new AttachClock(this.origin)
     const p = opts.clusterName
     this.subjects = { ev: `${p}.ev`, ctl: `${p}.ctl`, presence: `${p}.presence` }
     this.sequencer = new ChannelSequencer((e) => this.events.emit(e), { windowMs: opts.reorderWindowMs })

@@ -11,9 +11,12 @@
 export class AttachClock {
   private heard = 0
 
+  /** `node`: this node's id on the bus ('' alone) */
+  constructor(readonly node: string) {}
+
   /** a stamp for an attach on this node */
-  now(): number {
-    return Math.max(Date.now(), this.heard + 1)
+  stamp(): AttachStamp {
+    return { at: Math.max(Date.now(), this.heard + 1), node: this.node }
   }
 
   /** a stamp heard from another node */

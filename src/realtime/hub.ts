@@ -14,7 +14,7 @@ import type { Core } from '../core/core'
 import type { CoreEvent } from '../core/events'
 import { CHANNEL_PERSON, type ChannelKey, type Message } from '../core/types'
 import type { Logger } from '../log'
-import { type AttachClock, attachedBefore } from './attach-order'
+import { AttachClock, type AttachStamp, attachedBefore } from './attach-order'
 import type { CloseReason, Delivery, FrameFormat, HubConnection, OnlineConnection } from './types'
 
 /** What the hub needs of Bun's Server: publishing to topics. Bound after listen(). */
@@ -33,8 +33,6 @@ export interface HubOptions {
   announceReplacement?: (r: { key: string; at: number }) => void
   /** cluster: stamps attach times so that they order across nodes (default: the wall clock) */
   clock?: AttachClock
-  /** this node's id: breaks ties between equal attach times of two nodes */
-  nodeId?: string
 }
 
 const SEP = '\u0001'
@@ -49,8 +47,8 @@ interface Entry {
   detached: boolean
   /** presenceListener was told it came online (so it is told when it goes) */
   announced?: boolean
-  /** when it attached, ms since the epoch (which of two connections with one replace key is older) */
-  attachedAt: number
+  /** when it attached (which of two connections with one replace key is older) */
+  attached: AttachStamp
 }
 
 interface ChannelSubs {
@@ -66,6 +64,8 @@ export class Hub {
   private readonly entries = new Map<string, Entry>()
   private readonly byUid = new Map<string, Set<Entry>>()
   private readonly byReplaceKey = new Map<string, Entry>()
+  /** a cluster's clock, or the wall clock of a node alone */
+  private readonly clock: AttachClock
   private readonly channels = new Map<string, ChannelSubs>()
   private readonly formats = new Map<string, FrameFormat>()
   private publisher: Publisher | undefined
@@ -79,6 +79,7 @@ export class Hub {
   sendBufferLimit: number
 
   constructor(private readonly opts: HubOptions) {
+    this.clock = opts.clock ?? new AttachClock('')
     this.sendBufferLimit = opts.sendBufferLimit ?? 4 * 1024 * 1024
     this.unsubscribeEvents = opts.core.events.on((e) => this.dispatch(e))
     this.sweepTimer = setInterval(() => this.sweep(), opts.sweepIntervalMs ?? 1000)
@@ -100,13 +101,13 @@ export class Hub {
    */
   async attach(conn: HubConnection): Promise<void> {
     if (conn.topic && !this.formats.has(conn.topic.format)) throw new Error(`unknown frame format ${conn.topic.format}`)
-    const attachedAt = this.opts.clock?.now() ?? Date.now()
+    const attached = this.clock.stamp()
     if (conn.replaceKey) {
       const older = this.byReplaceKey.get(conn.replaceKey)
       if (older) this.end(older, 'replaced')
-      this.opts.announceReplacement?.({ key: conn.replaceKey, at: attachedAt })
+      this.opts.announceReplacement?.({ key: conn.replaceKey, at: attached.at })
     }
-    const entry: Entry = { conn, channels: new Set(), removedWhileLoading: new Set(), detached: false, attachedAt }
+    const entry: Entry = { conn, channels: new Set(), removedWhileLoading: new Set(), detached: false, attached }
     this.entries.set(conn.id, entry)
     let set = this.byUid.get(conn.uid)
     if (!set) this.byUid.set(conn.uid, (set = new Set()))
@@ -381,7 +382,7 @@ export class Hub {
    */
   replacedElsewhere(key: string, at: number, origin: string): void {
     const local = this.byReplaceKey.get(key)
-    if (local && attachedBefore({ at: local.attachedAt, node: this.opts.nodeId ?? '' }, { at, node: origin })) this.end(local, 'replaced')
+    if (local && attachedBefore(local.attached, { at, node: origin })) this.end(local, 'replaced')
   }
 
   private remove(e: Entry): void {

@@ -4,22 +4,22 @@ import { AttachClock, attachedBefore } from '../../src/realtime/attach-order'
 
 describe('AttachClock', () => {
   test('follows the wall clock while it hears nothing ahead of it', () => {
-    const c = new AttachClock()
-    const t = c.now()
+    const c = new AttachClock('node-a')
+    const t = c.stamp().at
     expect(Math.abs(t - Date.now())).toBeLessThan(50)
     c.observe(Date.now() - 60_000) // a node whose clock is behind changes nothing
-    expect(c.now()).toBeGreaterThanOrEqual(t)
-    expect(c.now() - Date.now()).toBeLessThan(50)
+    expect(c.stamp().at).toBeGreaterThanOrEqual(t)
+    expect(c.stamp().at - Date.now()).toBeLessThan(50)
   })
 
   test('never stamps an attach at or before a time heard from another node (a node whose clock is ahead)', () => {
-    const c = new AttachClock()
+    const c = new AttachClock('node-a')
     const ahead = Date.now() + 60_000
     c.observe(ahead)
-    expect(c.now()).toBeGreaterThan(ahead)
+    expect(c.stamp().at).toBeGreaterThan(ahead)
     c.observe(Number.POSITIVE_INFINITY) // an older node's "no time": not a time
     c.observe(Number.NaN)
-    expect(c.now()).toBe(ahead + 1)
+    expect(c.stamp().at).toBe(ahead + 1)
   })
 })
 

@@ -7,7 +7,7 @@ import type { WkLogin } from '../../cluster/bus'
 import type { AppContext } from '../../context'
 import type { Core } from '../../core/core'
 import type { Logger } from '../../log'
-import { attachedBefore } from '../../realtime/attach-order'
+import { AttachClock, type AttachStamp, attachedBefore } from '../../realtime/attach-order'
 import type { Hub } from '../../realtime/hub'
 import { type WkSession, type WkTransport, WkSession as Session } from './session'
 
@@ -24,6 +24,7 @@ export class WkProtoService {
   private readonly ticker: ReturnType<typeof setInterval>
 
   private readonly cluster: AppContext['cluster']
+  private readonly clock: AttachClock
   private readonly unsubscribeCluster: (() => void) | undefined
 
   constructor(ctx: Pick<AppContext, 'core' | 'hub' | 'log' | 'nodeId'> & Partial<Pick<AppContext, 'cluster'>>) {
@@ -35,7 +36,8 @@ export class WkProtoService {
     this.ticker.unref?.()
     // A login on another node applies the same device rule to this node's (older) sessions.
     this.cluster = ctx.cluster
-    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l, undefined, l.origin))
+    this.clock = ctx.cluster?.clock ?? new AttachClock('')
+    this.unsubscribeCluster = ctx.cluster?.onWkLogin((l) => this.kickOlder(l, (old) => attachedBefore(old.loggedIn, { at: l.at, node: l.origin })))
   }
 
   /** A new connection: the transport feeds it bytes/text and tells it when the socket closes. */
@@ -58,31 +60,27 @@ export class WkProtoService {
     if (set?.delete(s) && !set.size) this.byUid.delete(s.uid)
   }
 
+  /** when a login happens here: on the cluster's clock, so that logins order across nodes */
+  loginStamp(): AttachStamp {
+    return this.clock.stamp()
+  }
+
   /**
    * Srv's device rule, same uid and device flag: a master device ends every older connection
    * (DISCONNECT 12 when it is another device, silently when the same device reconnects); a slave
-   * device ends only older connections of its own device id.
+   * device ends only older connections of its own device id. A login here outranks every other
+   * registered session; one announced by another node only those that logged in before it
+   * (attach-order.ts): of two logins racing on two nodes the later survives on both.
    */
-  /** when a login happens here: on the cluster's clock, so that logins order across nodes */
-  loginTime(): number {
-    return this.cluster?.clock.now() ?? Date.now()
-  }
-
   kickOlderDevices(newer: WkSession): void {
-    const login: WkLogin = { uid: newer.uid, deviceFlag: newer.deviceFlag, deviceId: newer.deviceId, deviceLevel: newer.deviceLevel, at: newer.loggedInAt }
-    this.kickOlder(login, newer)
+    const login: WkLogin = { uid: newer.uid, deviceFlag: newer.deviceFlag, deviceId: newer.deviceId, deviceLevel: newer.deviceLevel, at: newer.loggedIn.at }
+    this.kickOlder(login, (old) => old !== newer)
     this.cluster?.announceWkLogin(login)
   }
 
-  /**
-   * A login on this node (`newer`) outranks every registered session. One from another node
-   * (`origin`) outranks only sessions that logged in before it (attach-order.ts): of two logins
-   * racing on two nodes the later survives on both, whichever notice arrives first.
-   */
-  private kickOlder(login: WkLogin, newer?: WkSession, origin?: string): void {
+  private kickOlder(login: WkLogin, outranks: (old: WkSession) => boolean): void {
     for (const old of [...(this.byUid.get(login.uid) ?? [])]) {
-      if (old === newer || old.deviceFlag !== login.deviceFlag) continue
-      if (origin !== undefined && !attachedBefore({ at: old.loggedInAt, node: this.cluster?.origin ?? '' }, { at: login.at, node: origin })) continue
+      if (old.deviceFlag !== login.deviceFlag || !outranks(old)) continue
       const sameDevice = old.deviceId !== '' && old.deviceId === login.deviceId
       if (login.deviceLevel === 1) old.kick(!sameDevice)
       else if (sameDevice) old.kick(false)

@@ -6,6 +6,7 @@
  */
 import { CHANNEL_PERSON, type Message } from '../../core/types'
 import { isValidUid, viewedChannelId } from '../../core/channel-id'
+import type { AttachStamp } from '../../realtime/attach-order'
 import type { CloseReason, Delivery, HubConnection } from '../../realtime/types'
 import type { CoreEvent } from '../../core/events'
 import { decodePacket, encodePacket } from './codec'
@@ -66,8 +67,8 @@ export class WkSession {
   uid = ''
   deviceFlag = 0
   deviceId = ''
-  /** when CONNACK success was written (the cluster's clock: service.loginTime): orders logins across nodes */
-  loggedInAt = 0
+  /** when CONNACK success was written (service.loginStamp): orders logins across nodes */
+  loggedIn: AttachStamp = { at: 0, node: '' }
   deviceLevel = 0
   private keys: SessionKeys | undefined
   private readonly splitter = new FrameSplitter()
@@ -256,7 +257,7 @@ export class WkSession {
   private opened(): void {
     this.state = 'open'
     this.lastActivity = Date.now()
-    this.loggedInAt = this.service.loginTime()
+    this.loggedIn = this.service.loginStamp()
     this.service.kickOlderDevices(this)
     this.service.register(this)
     const conn: HubConnection = {
