@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import type { CommandQueueService } from './core'
-import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
+import { type MessageRow, messageColumnsOf, toMessage } from './message-row'
 import { rows } from './sql'
 
 export function createCommandQueueService(db: Db): CommandQueueService {
@@ -13,7 +13,7 @@ export function createCommandQueueService(db: Db): CommandQueueService {
     async sync(uid, limit) {
       const found = await rows<MessageRow & { seq: number }>(
         db,
-        sql`select q.seq, ${sql.raw(MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', '))}
+        sql`select q.seq, ${sql.raw(messageColumnsOf('m'))}
             from command_queue q
             join users u on u.uid = q.uid
             join messages m on m.message_id = q.message_id

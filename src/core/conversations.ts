@@ -21,7 +21,7 @@ import { storedChannelId, viewedChannelId } from './channel-id'
 import type { ChannelInternals } from './channels'
 import type { ConversationService, ConversationView } from './core'
 import { forbidden, invalid, notFound } from './errors'
-import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
+import { type MessageRow, messageColumnsOf, toMessage } from './message-row'
 import type { RawQuery } from './raw-query'
 import { channelKeyOf } from './sql'
 import type { StreamInternals } from './streams'
@@ -36,10 +36,7 @@ interface ConversationRow extends MessageRow {
 }
 
 /** the newest message's columns; channel_id and channel_type come from the subscriber row */
-const LAST_MESSAGE_COLUMNS = MESSAGE_COLUMNS.split(', ')
-  .filter((c) => c !== 'channel_id' && c !== 'channel_type')
-  .map((c) => 'm.' + c)
-  .join(', ')
+const LAST_MESSAGE_COLUMNS = messageColumnsOf('m', ['channel_id', 'channel_type'])
 
 /**
  * A user's visible conversations changed after a version ($1 uid, $2 version), newest first, each
@@ -79,9 +76,7 @@ const SYNC_QUERY = `with me as materialized (
  * The newest messages of several channels ($1 jsonb `[{c, t, s}]`: channel, type, the client's seq;
  * $2 how many per channel), each above the seq the client already has. Prepared like SYNC_QUERY.
  */
-const RECENTS_QUERY = `select ${MESSAGE_COLUMNS.split(', ')
-  .map((c) => 'm.' + c)
-  .join(', ')}
+const RECENTS_QUERY = `select ${messageColumnsOf('m')}
   from jsonb_to_recordset($1::jsonb) as k(c text, t smallint, s bigint)
   cross join lateral (
     select * from messages where channel_id = k.c and channel_type = k.t and message_seq > 0 and message_seq > k.s

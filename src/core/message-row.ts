@@ -25,6 +25,13 @@ export interface MessageRow {
 export const MESSAGE_COLUMNS =
   'message_id, message_seq, channel_id, channel_type, client_msg_no, from_uid, red_dot, sync_once, setting, timestamp, send_time_us, payload, type, status, stream_no, expire'
 
+/** MESSAGE_COLUMNS of a table alias (`m.message_id, …`), leaving out `except` */
+export const messageColumnsOf = (alias: string, except: string[] = []) =>
+  MESSAGE_COLUMNS.split(', ')
+    .filter((c) => !except.includes(c))
+    .map((c) => `${alias}.${c}`)
+    .join(', ')
+
 export function toMessage(r: MessageRow): Message {
   return {
     messageId: Number(r.message_id),

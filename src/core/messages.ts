@@ -7,7 +7,7 @@ import { isValidUid, storedChannelId } from './channel-id'
 import type { ChannelInternals } from './channels'
 import type { MessageService, UserService } from './core'
 import { DomainError, invalid, notFound } from './errors'
-import { MESSAGE_COLUMNS, type MessageRow, toMessage } from './message-row'
+import { MESSAGE_COLUMNS, type MessageRow, messageColumnsOf, toMessage } from './message-row'
 import { checkShape, prepareSend, type SendCheckDeps } from './send-check'
 import { rows } from './sql'
 import type { StreamInternals } from './streams'
@@ -124,7 +124,7 @@ export function createMessageService(
       if (!keys.length) return []
       const found = await rows<MessageRow>(
         db,
-        sql`select ${sql.raw(MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', '))}
+        sql`select ${sql.raw(messageColumnsOf('m'))}
             from jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ c: k.channelId, t: k.channelType })))}::jsonb) as k(c text, t smallint)
             cross join lateral (
               select * from messages where channel_id = k.c and channel_type = k.t and message_id > ${afterMessageId} and message_seq > 0

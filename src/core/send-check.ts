@@ -30,7 +30,6 @@ function refuseNulIn(field: string, value: string | undefined): void {
 }
 
 /** Validation that needs no channel: shared by send, sendBatch and stream chunks. */
-
 export function checkShape(input: Pick<SendInput, 'fromUid' | 'payload' | 'setting' | 'clientMsgNo' | 'expire' | 'streamNo'> & { channelId?: string }, maxPayloadBytes: number): void {
   refuseNulIn('channel_id', input.channelId)
   refuseNulIn('client_msg_no', input.clientMsgNo)
