@@ -2,7 +2,8 @@
 /**
  * `bun bench/profile.ts <case> [seconds]` — one BunIM server under `bun --cpu-prof`, one kind of
  * load, then where the server's CPU went (by package/folder, by function, by BunIM code path).
- * Cases: send-np, send-p (Postgres), send-embedded, fanout-np, sync. The raw profile and Bun's
+ * Cases: send-np, send-p (Postgres), send-embedded, send-wk (WKProto SENDs over /ws, Postgres),
+ * fanout-np, sync. The raw profile and Bun's
  * markdown summary stay in bench/results/profiles/<case>/.
  */
 import { join } from 'node:path'
@@ -14,9 +15,9 @@ import { RESULTS_DIR } from './lib/report'
 import { startBunIM } from './lib/servers'
 import type { FanoutConfig } from './load/fanout'
 import type { HttpLoadConfig } from './load/http'
-import { channels, setupChannels } from './scenarios/send'
+import { channels, PAYLOAD, setupChannels, WK_SEND, WK_WINDOW, wkSenders, wkSetup } from './scenarios/send'
 
-const CASES = ['send-np', 'send-p', 'send-embedded', 'fanout-np', 'sync']
+const CASES = ['send-np', 'send-p', 'send-embedded', 'send-wk', 'fanout-np', 'sync']
 const which = process.argv[2] ?? ''
 const seconds = Number(process.argv[3] ?? 8)
 if (!CASES.includes(which)) {
@@ -27,9 +28,14 @@ const dir = join(RESULTS_DIR, 'profiles', which)
 const t = await startBunIM({ storage: which === 'send-embedded' ? 'pglite' : 'postgres', profileDir: dir })
 try {
   const base = { host: t.host, port: t.port, warmupMs: 1000, durationMs: seconds * 1000 }
-  if (which.startsWith('send')) {
+  if (which === 'send-wk') {
     await setupChannels(t)
-    const r = await runLoad<{ rate: number }>(join(ROOT, 'bench/load/http.ts'), { ...base, connections: 64, request: { kind: 'wk-send', path: '/message/send', channels, noPersist: which === 'send-np', payloadBytes: 128 } } satisfies HttpLoadConfig, { timeoutMs: 120_000, watch: { server: t.pid } })
+    await wkSetup(t)
+    const r = await runLoad<{ rate: number }>(WK_SEND, { url: t.url, senders: wkSenders, window: WK_WINDOW, contentBytes: PAYLOAD, warmupMs: base.warmupMs, durationMs: base.durationMs }, { timeoutMs: 120_000, watch: { server: t.pid } })
+    console.log(`${which}: ${r.result.rate}/s, cpu ${JSON.stringify(r.cpu)}`)
+  } else if (which.startsWith('send')) {
+    await setupChannels(t)
+    const r = await runLoad<{ rate: number }>(join(ROOT, 'bench/load/http.ts'), { ...base, connections: 64, request: { kind: 'wk-send', path: '/message/send', channels, noPersist: which === 'send-np', payloadBytes: PAYLOAD } } satisfies HttpLoadConfig, { timeoutMs: 120_000, watch: { server: t.pid } })
     console.log(`${which}: ${r.result.rate}/s, cpu ${JSON.stringify(r.cpu)}`)
   } else if (which === 'fanout-np') {
     const groups = Array.from({ length: 100 }, (_, g) => ({ id: `bench-fan-${g}`, members: Array.from({ length: 10 }, (_, m) => `bf${g}u${m}`) }))

@@ -19,13 +19,13 @@ import type { HttpLoadConfig, HttpLoadResult } from '../load/http'
 
 const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
 const PG_INSERT = join(ROOT, 'bench/load/pg-insert.ts')
-const WK_SEND = join(ROOT, 'bench/load/wkproto-send.ts')
+export const WK_SEND = join(ROOT, 'bench/load/wkproto-send.ts')
 /** WKProto SENDs in flight per connection (the SDKs pipeline; HTTP senders have 1) */
-const WK_WINDOW = 4
+export const WK_WINDOW = 4
 const SENDERS = 64
 const CHANNELS = 100
 const MEMBERS = 4
-const PAYLOAD = 128
+export const PAYLOAD = 128
 
 export const channels = Array.from({ length: CHANNELS }, (_, i) => ({
   id: `bench-send-${i}`,
@@ -65,9 +65,9 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
 }
 
 /** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
-const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
+export const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
 
-async function wkSetup(t: RunningTarget) {
+export async function wkSetup(t: RunningTarget) {
   await pool(wkSenders, 16, async (s) => {
     const r = await postJson(t.url, '/user/token', { uid: s.uid, token: s.token, device_flag: 1, device_level: 0 })
     if (r.status !== 200) throw new Error(`/user/token: HTTP ${r.status} ${r.text.slice(0, 200)}`)
