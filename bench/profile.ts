@@ -3,8 +3,7 @@
  * `bun bench/profile.ts <case> [seconds]` — one BunIM server under `bun --cpu-prof`, one kind of
  * load, then where the server's CPU went (by package/folder, by function, by BunIM code path).
  * Cases: send-np, send-p (Postgres), send-embedded, send-wk (WKProto SENDs over /ws, Postgres),
- * fanout-np, sync. The raw profile and Bun's
- * markdown summary stay in bench/results/profiles/<case>/.
+ * fanout-np, sync. The raw profile and Bun's markdown summary stay in bench/results/profiles/<case>/.
  */
 import { join } from 'node:path'
 import { b64, createGroup, getToken, pool, sendMessage } from './lib/api'
@@ -15,7 +14,7 @@ import { RESULTS_DIR } from './lib/report'
 import { startBunIM } from './lib/servers'
 import type { FanoutConfig } from './load/fanout'
 import type { HttpLoadConfig } from './load/http'
-import { channels, PAYLOAD, setupChannels, WK_SEND, WK_WINDOW, wkSenders, wkSetup } from './scenarios/send'
+import { channels, PAYLOAD, setupChannels, WK_SEND, wkLoadConfig, wkSetup } from './scenarios/send'
 
 const CASES = ['send-np', 'send-p', 'send-embedded', 'send-wk', 'fanout-np', 'sync']
 const which = process.argv[2] ?? ''
@@ -31,7 +30,7 @@ try {
   if (which === 'send-wk') {
     await setupChannels(t)
     await wkSetup(t)
-    const r = await runLoad<{ rate: number }>(WK_SEND, { url: t.url, senders: wkSenders, window: WK_WINDOW, contentBytes: PAYLOAD, warmupMs: base.warmupMs, durationMs: base.durationMs }, { timeoutMs: 120_000, watch: { server: t.pid } })
+    const r = await runLoad<{ rate: number }>(WK_SEND, wkLoadConfig(t, base), { timeoutMs: 120_000, watch: { server: t.pid } })
     console.log(`${which}: ${r.result.rate}/s, cpu ${JSON.stringify(r.cpu)}`)
   } else if (which.startsWith('send')) {
     await setupChannels(t)

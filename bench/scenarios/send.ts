@@ -21,7 +21,7 @@ const HTTP_LOAD = join(ROOT, 'bench/load/http.ts')
 const PG_INSERT = join(ROOT, 'bench/load/pg-insert.ts')
 export const WK_SEND = join(ROOT, 'bench/load/wkproto-send.ts')
 /** WKProto SENDs in flight per connection (the SDKs pipeline; HTTP senders have 1) */
-export const WK_WINDOW = 4
+const WK_WINDOW = 4
 const SENDERS = 64
 const CHANNELS = 100
 const MEMBERS = 4
@@ -65,7 +65,7 @@ async function sendLoad(t: RunningTarget, noPersist: boolean, opts: ScenarioOpti
 }
 
 /** WKProto over /ws: 64 connections, one per channel's first member, WK_WINDOW SENDs in flight each. */
-export const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
+const wkSenders = channels.slice(0, SENDERS).map((c) => ({ uid: c.members[0]!, token: 'bench-token', channelId: c.id }))
 
 export async function wkSetup(t: RunningTarget) {
   await pool(wkSenders, 16, async (s) => {
@@ -74,10 +74,12 @@ export async function wkSetup(t: RunningTarget) {
   })
 }
 
+/** The WKProto load (bench/load/wkproto-send.ts) against t, after wkSetup. */
+export const wkLoadConfig = (t: RunningTarget, timing: { warmupMs: number; durationMs: number }) => ({ url: t.url, senders: wkSenders, window: WK_WINDOW, contentBytes: PAYLOAD, ...timing })
+
 async function wkSend(t: RunningTarget, opts: ScenarioOptions) {
-  const senders = wkSenders
   const w0 = await writerCounters(t)
-  const cfg = { url: t.url, senders, window: WK_WINDOW, contentBytes: PAYLOAD, ...windows(opts.quick) }
+  const cfg = wkLoadConfig(t, windows(opts.quick))
   const run = await runLoad<HttpLoadResult>(WK_SEND, cfg, { timeoutMs: 60_000, watch: { server: t.pid } })
   const writer = writerShare(w0, await writerCounters(t), cfg.durationMs + cfg.warmupMs)
   Object.assign(run, { serverCpuUsPerSend: cpuPerOpUs(run.cpu.server, run.result.elapsedMs, run.result.ok), writer })
